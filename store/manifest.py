@@ -1,0 +1,288 @@
+"""The agency's operating manifest (DESIGN section 4): YAML checked by pydantic.
+
+Every problem is reported as `key.path: what is wrong`, all of them at once.
+"""
+
+from __future__ import annotations
+
+import re
+from datetime import date, time, timedelta
+from decimal import Decimal
+from enum import StrEnum
+from pathlib import Path
+from typing import Annotated, Any, Literal
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+import yaml
+from apscheduler.triggers.cron import CronTrigger
+from pydantic import (
+    AfterValidator,
+    BaseModel,
+    ConfigDict,
+    Field,
+    ValidationError,
+    field_validator,
+)
+
+from store.agent_state import Autonomy
+
+SLACK_USER_ID = r"^[UW][A-Z0-9]{2,}$"
+SLACK_CHANNEL_ID = r"^[CGD][A-Z0-9]{2,}$"
+_DURATION = re.compile(r"^(\d+)([smhd])$")
+_UNITS = {"s": "seconds", "m": "minutes", "h": "hours", "d": "days"}
+NEXT_BUSINESS_DAY = "next_business_day"
+
+
+class ManifestError(Exception):
+    """The manifest cannot be used; `problems` holds one `key.path: problem` line each."""
+
+    def __init__(self, source: str, problems: list[str]) -> None:
+        self.source = source
+        self.problems = problems
+        super().__init__(f"{source}: " + "; ".join(problems))
+
+
+def parse_duration(text: str) -> timedelta:
+    """`30m`, `2h`, `1d`, `45s` as a timedelta."""
+    match = _DURATION.match(text.strip())
+    if not match:
+        raise ValueError(f"'{text}' is not a duration like 30m, 2h or 1d")
+    amount, unit = match.groups()
+    return timedelta(**{_UNITS[unit]: int(amount)})
+
+
+def _duration(text: str) -> str:
+    parse_duration(text)
+    return text
+
+
+def _zone(name: str) -> str:
+    try:
+        ZoneInfo(name)
+    except (ZoneInfoNotFoundError, ValueError):
+        raise ValueError(f"'{name}' is not an IANA time zone such as America/New_York") from None
+    return name
+
+
+def _cron(expression: str) -> str:
+    try:
+        CronTrigger.from_crontab(expression)
+    except ValueError as error:
+        raise ValueError(f"'{expression}' is not a cron expression: {error}") from None
+    return expression
+
+
+Duration = Annotated[str, AfterValidator(_duration)]
+Cron = Annotated[str, AfterValidator(_cron)]
+
+
+class _Strict(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+class Role(StrEnum):
+    ADMIN = "admin"
+    APPROVER = "approver"
+    LEAD = "lead"
+
+
+class Weekday(StrEnum):
+    MON = "mon"
+    TUE = "tue"
+    WED = "wed"
+    THU = "thu"
+    FRI = "fri"
+    SAT = "sat"
+    SUN = "sun"
+
+    @property
+    def index(self) -> int:
+        return list(Weekday).index(self)
+
+
+class Channels(_Strict):
+    briefing: str = Field(pattern=SLACK_CHANNEL_ID)
+    alerts: str = Field(pattern=SLACK_CHANNEL_ID)
+    approvals: str = Field(pattern=SLACK_CHANNEL_ID)
+    shadow: str = Field(pattern=SLACK_CHANNEL_ID)
+
+
+class Person(_Strict):
+    slack_id: str = Field(pattern=SLACK_USER_ID)
+    name: str = Field(min_length=1)
+    roles: list[Role] = []
+    lead: str | None = None
+
+
+class Domain(_Strict):
+    agent: str
+    owner: str
+    sources: list[str] = Field(min_length=1)
+
+
+class AgentSpec(_Strict):
+    autonomy: Autonomy = Autonomy.SHADOW
+    shadow_since: date | None = None
+    escalation: str | None = None
+    cross_checks: list[str] = []
+    schedule: Cron | None = None  # when `switchboard run` runs it; default hourly
+
+
+class EscalationLevel(_Strict):
+    # `owner`, `lead`, a Slack user id, or `channel:NAME` (a key of `channels`)
+    notify: str
+    via: Literal["dm"] | None = None
+    after: str = "0m"
+
+    @field_validator("after")
+    @classmethod
+    def _after(cls, value: str) -> str:
+        if value != NEXT_BUSINESS_DAY:
+            _duration(value)
+        return value
+
+
+class Pacing(_Strict):
+    over_pct: Decimal = Field(default=Decimal(30), gt=0)
+    under_pct: Decimal = Field(default=Decimal(30), gt=0)
+    min_days: int = Field(default=3, ge=1, le=28)
+    early_alert_pct: Decimal = Field(default=Decimal(200), gt=100)
+
+
+class Briefing(_Strict):
+    cron: Cron = "30 8 * * mon-fri"
+
+
+class BusinessHours(_Strict):
+    start: time = time(9, 0)
+    end: time = time(17, 0)
+    days: list[Weekday] = [Weekday.MON, Weekday.TUE, Weekday.WED, Weekday.THU, Weekday.FRI]
+
+
+class Approvals(_Strict):
+    expire_after: Duration = "24h"
+    sends_per_hour: int = Field(default=50, ge=1)
+
+
+class Shadow(_Strict):
+    min_days: int = Field(default=14, ge=0)
+    min_reviewed: int = Field(default=20, ge=0)
+    min_agreement_pct: Decimal = Field(default=Decimal(80), ge=0, le=100)
+
+
+class AgencyManifest(_Strict):
+    agency: str = Field(min_length=1)
+    timezone: Annotated[str, AfterValidator(_zone)]
+    channels: Channels
+    people: list[Person] = Field(min_length=1)
+    domains: dict[str, Domain]
+    agents: dict[str, AgentSpec]
+    escalation_policies: dict[str, list[EscalationLevel]] = {}
+    pacing: Pacing = Pacing()
+    briefing: Briefing = Briefing()
+    business_hours: BusinessHours = BusinessHours()
+    approvals: Approvals = Approvals()
+    shadow: Shadow = Shadow()
+
+    @property
+    def tz(self) -> ZoneInfo:
+        return ZoneInfo(self.timezone)
+
+    def person(self, slack_id: str) -> Person | None:
+        return next((p for p in self.people if p.slack_id == slack_id), None)
+
+    def with_role(self, role: Role) -> set[str]:
+        return {p.slack_id for p in self.people if role in p.roles}
+
+    def lead_of(self, slack_id: str) -> str | None:
+        person = self.person(slack_id)
+        return person.lead if person else None
+
+
+def _reference_problems(m: AgencyManifest) -> list[str]:
+    """Cross-references pydantic cannot see: every name must point at something declared."""
+    problems: list[str] = []
+    people = {p.slack_id for p in m.people}
+    seen: set[str] = set()
+    for i, person in enumerate(m.people):
+        if person.slack_id in seen:
+            problems.append(f"people.{i}.slack_id: {person.slack_id} is listed twice")
+        seen.add(person.slack_id)
+        if person.lead is not None and person.lead not in people:
+            problems.append(f"people.{i}.lead: {person.lead} is not a listed person")
+        if person.lead == person.slack_id:
+            problems.append(f"people.{i}.lead: a person cannot be their own lead")
+    for name, domain in m.domains.items():
+        if domain.owner not in people:
+            problems.append(f"domains.{name}.owner: {domain.owner} is not a listed person")
+        if domain.agent not in m.agents:
+            problems.append(f"domains.{name}.agent: {domain.agent} is not a listed agent")
+    for name, agent in m.agents.items():
+        if agent.escalation is not None and agent.escalation not in m.escalation_policies:
+            problems.append(
+                f"agents.{name}.escalation: no escalation policy named '{agent.escalation}'"
+            )
+        if name == "drafting" and agent.autonomy is Autonomy.AUTONOMOUS:
+            problems.append(
+                "agents.drafting.autonomy: the drafting agent can never be autonomous "
+                "(client email always needs a human's approval)"
+            )
+    channels = set(Channels.model_fields)
+    for policy, levels in m.escalation_policies.items():
+        for i, level in enumerate(levels):
+            target = level.notify
+            path = f"escalation_policies.{policy}.{i}.notify"
+            if target.startswith("channel:"):
+                if target.removeprefix("channel:") not in channels:
+                    problems.append(f"{path}: '{target}' names no channel in channels")
+            elif target not in ("owner", "lead") and target not in people:
+                problems.append(
+                    f"{path}: '{target}' must be owner, lead, channel:NAME or a listed person"
+                )
+    hours = m.business_hours
+    if hours.start >= hours.end:
+        problems.append("business_hours.end: must be after business_hours.start")
+    return problems
+
+
+def _describe(error: dict[str, Any]) -> str:
+    path = ".".join(str(part) for part in error["loc"]) or "(top level)"
+    message = error["msg"].removeprefix("Value error, ")
+    if error["type"] == "extra_forbidden":
+        message = "unknown key"
+    elif error["type"] == "enum":
+        message = f"must be one of {error['ctx']['expected']} (got {error['input']!r})"
+    elif error["type"] == "missing":
+        message = "required key is missing"
+    return f"{path}: {message}"
+
+
+def parse_manifest(data: Any, source: str = "manifest") -> AgencyManifest:
+    """Validate already-parsed YAML; raises ManifestError listing every problem."""
+    if not isinstance(data, dict):
+        raise ManifestError(source, ["(top level): must be a mapping of keys to values"])
+    try:
+        manifest = AgencyManifest.model_validate(data)
+    except ValidationError as error:
+        raise ManifestError(source, [_describe(e) for e in error.errors()]) from None
+    problems = _reference_problems(manifest)
+    if problems:
+        raise ManifestError(source, problems)
+    return manifest
+
+
+def load_manifest(path: str | Path) -> AgencyManifest:
+    path = Path(path)
+    try:
+        text = path.read_text(encoding="utf-8")
+    except FileNotFoundError:
+        raise ManifestError(str(path), ["file not found"]) from None
+    except (OSError, UnicodeDecodeError) as error:
+        raise ManifestError(str(path), [f"cannot read: {error}"]) from None
+    try:
+        data = yaml.safe_load(text)
+    except yaml.YAMLError as error:
+        mark = getattr(error, "problem_mark", None)
+        where = f"line {mark.line + 1}" if mark else "YAML"
+        raise ManifestError(str(path), [f"{where}: not valid YAML ({error})"]) from None
+    return parse_manifest(data, str(path))
