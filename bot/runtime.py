@@ -1,0 +1,51 @@
+"""What every command needs, loaded once and only when first asked for."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import UTC, date, datetime
+from functools import cached_property
+from pathlib import Path
+
+from sqlalchemy import Engine
+
+from bot.settings import Settings, load_settings
+from store import ownership
+from store.engine import open_store, transaction
+from store.manifest import AgencyManifest, load_manifest
+
+
+def utc_now() -> datetime:
+    return datetime.now(UTC)
+
+
+@dataclass
+class Runtime:
+    """Settings, manifest and store for one process; `clock` is injectable for tests."""
+
+    db_url: str | None = None
+    manifest_override: Path | None = None
+    clock: object = field(default=utc_now)
+
+    @cached_property
+    def settings(self) -> Settings:
+        return load_settings(database_url=self.db_url, manifest=self.manifest_override)
+
+    @cached_property
+    def manifest(self) -> AgencyManifest:
+        return load_manifest(self.settings.manifest_path)
+
+    @cached_property
+    def engine(self) -> Engine:
+        engine = open_store(self.settings.database_url)
+        with transaction(engine) as session:
+            owners = {name: (d.agent, d.owner) for name, d in self.manifest.domains.items()}
+            ownership.seed(session, owners, now=self.now())
+        return engine
+
+    def now(self) -> datetime:
+        return self.clock()  # type: ignore[operator]
+
+    def today(self) -> date:
+        """Today in the agency's time zone: it decides which day's data is complete."""
+        return self.now().astimezone(self.manifest.tz).date()
