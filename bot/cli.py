@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import json
+import shutil
 from datetime import date
 from pathlib import Path
 from typing import Annotated
@@ -9,10 +11,15 @@ from typing import Annotated
 import typer
 from rich.console import Console
 
+from agents.pacing import evaluate
+from bot.agent_runs import RUNNABLE, run_agents
+from bot.console_views import alerts_table, audit_table, pacing_table
 from bot.runtime import Runtime
 from bot.settings import SettingsError
+from store import alerts as store_alerts
+from store import audit as store_audit
 from store.csv_import import ImportFailed, import_dir
-from store.engine import upgrade
+from store.engine import reading, upgrade
 from store.manifest import ManifestError
 
 app = typer.Typer(
@@ -22,8 +29,11 @@ app = typer.Typer(
 )
 db_app = typer.Typer(help="Database schema.", no_args_is_help=True)
 app.add_typer(db_app, name="db")
+agents_app = typer.Typer(help="Run the agents.", no_args_is_help=True)
+app.add_typer(agents_app, name="agents")
 
-out = Console()
+# Piped output gets a wide fallback instead of rich's 80 columns: tables stay readable.
+out = Console(width=shutil.get_terminal_size((150, 40)).columns)
 err = Console(stderr=True)
 
 DateOption = Annotated[
@@ -54,13 +64,17 @@ def parse_date(text: str | None, rt: Runtime) -> date:
     try:
         return date.fromisoformat(text)
     except ValueError:
-        raise typer.BadParameter(f"'{text}' is not a date in YYYY-MM-DD form", param_hint="--date") from None
+        raise typer.BadParameter(
+            f"'{text}' is not a date in YYYY-MM-DD form", param_hint="--date"
+        ) from None
 
 
 @app.callback()
 def main_options(
     ctx: typer.Context,
-    db: Annotated[str | None, typer.Option("--db", help="Database URL (overrides DATABASE_URL).")] = None,
+    db: Annotated[
+        str | None, typer.Option("--db", help="Database URL (overrides DATABASE_URL).")
+    ] = None,
     manifest: Annotated[
         Path | None,
         typer.Option("--manifest", help="Agency manifest YAML (overrides SWITCHBOARD_MANIFEST)."),
@@ -95,6 +109,74 @@ def db_upgrade(ctx: typer.Context) -> None:
     rt = runtime(ctx)
     upgrade(rt.engine)
     out.print("database is up to date", highlight=False)
+
+
+@app.command()
+def pacing(
+    ctx: typer.Context,
+    as_of: DateOption = None,
+    as_json: Annotated[bool, typer.Option("--json", help="Print JSON (DESIGN section 6).")] = False,
+) -> None:
+    """Pace every account against its budget (read-only)."""
+    rt = runtime(ctx)
+    day = parse_date(as_of, rt)
+    with reading(rt.engine) as session:
+        report = evaluate(session, as_of=day, thresholds=rt.manifest.pacing)
+    if as_json:
+        print(json.dumps(report.to_json(), indent=2))
+    else:
+        out.print(pacing_table(report))
+
+
+@agents_app.command("run")
+def agents_run(
+    ctx: typer.Context,
+    as_of: DateOption = None,
+    agent: Annotated[str | None, typer.Option("--agent", help="Run only this agent.")] = None,
+) -> None:
+    """Run the agents for a date and record their findings (idempotent per date)."""
+    rt = runtime(ctx)
+    if agent is not None and agent not in RUNNABLE:
+        raise typer.BadParameter(
+            f"'{agent}' is not a runnable agent ({', '.join(RUNNABLE)})", param_hint="--agent"
+        )
+    runs = run_agents(rt.engine, rt.manifest, as_of=parse_date(as_of, rt), now=rt.now(), only=agent)
+    for run in runs:
+        out.print(run.summary(), highlight=False)
+
+
+@app.command()
+def alerts(
+    ctx: typer.Context,
+    as_json: Annotated[bool, typer.Option("--json", help="Print JSON.")] = False,
+    include_resolved: Annotated[
+        bool, typer.Option("--all", help="Include resolved alerts.")
+    ] = False,
+) -> None:
+    """The stored alerts: open, acknowledged and suppressed (and resolved with --all)."""
+    rt = runtime(ctx)
+    with reading(rt.engine) as session:
+        rows = store_alerts.listing(session, include_resolved=include_resolved)
+    if as_json:
+        print(json.dumps([row.to_json() for row in rows], indent=2))
+    else:
+        out.print(alerts_table(rows, rt.manifest.tz))
+
+
+@app.command()
+def audit(
+    ctx: typer.Context,
+    as_json: Annotated[bool, typer.Option("--json", help="Print JSON.")] = False,
+    limit: Annotated[int, typer.Option("--limit", min=1, max=10_000, help="How many events.")] = 50,
+) -> None:
+    """The audit log, newest first: time, actor, action, subject, before, after."""
+    rt = runtime(ctx)
+    with reading(rt.engine) as session:
+        events = store_audit.recent(session, limit)
+    if as_json:
+        print(json.dumps([e.model_dump(mode="json") for e in events], indent=2))
+    else:
+        out.print(audit_table(events, rt.manifest.tz))
 
 
 @app.command()

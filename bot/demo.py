@@ -22,7 +22,9 @@ EXAMPLE_MANIFEST = REPO_MANIFESTS / "agency.example.yaml"
 def run_demo(console: Console, *, directory: Path | None, as_of: date | None) -> None:
     with ExitStack() as stack:
         if directory is None:
-            directory = Path(stack.enter_context(tempfile.TemporaryDirectory(prefix="switchboard-demo-")))
+            directory = Path(
+                stack.enter_context(tempfile.TemporaryDirectory(prefix="switchboard-demo-"))
+            )
         directory.mkdir(parents=True, exist_ok=True)
         database = directory / "switchboard.db"
         database.unlink(missing_ok=True)
@@ -39,7 +41,9 @@ def run_demo(console: Console, *, directory: Path | None, as_of: date | None) ->
             )
         )
         report = import_dir(rt.engine, data_dir, rt.manifest.tz)
-        imported = Table(title="1. CSV import (one transaction, upserts by key)", title_justify="left")
+        imported = Table(
+            title="1. CSV import (one transaction, upserts by key)", title_justify="left"
+        )
         imported.add_column("file")
         imported.add_column("rows", justify="right")
         for name, count in report.rows.items():

@@ -75,6 +75,32 @@ class Alert(SQLModel, table=True):
     def subject(self) -> str:
         return f"alert:{self.id}"
 
+    def to_json(self) -> dict[str, object]:
+        def moment(value: datetime | None) -> str | None:
+            return None if value is None else value.isoformat()
+
+        return {
+            "id": self.id,
+            "account_id": self.account_id,
+            "client_id": self.client_id,
+            "month": self.month,
+            "direction": self.direction.value,
+            "state": self.state.value,
+            "deviation_pct": None if self.deviation_pct is None else float(self.deviation_pct),
+            "assignee": self.assignee,
+            "acknowledged_by": self.acknowledged_by,
+            "acknowledged_at": moment(self.acknowledged_at),
+            "suppressed": (
+                {"code": self.suppressed_code, "detail": self.suppressed_detail}
+                if self.suppressed_code
+                else None
+            ),
+            "first_seen_on": self.first_seen_on.isoformat(),
+            "last_seen_on": self.last_seen_on.isoformat(),
+            "resolved_at": moment(self.resolved_at),
+            "resolved_reason": self.resolved_reason,
+        }
+
 
 def unresolved(session: Session, *, month: str | None = None) -> list[Alert]:
     query = select(Alert).where(col(Alert.state).in_(UNRESOLVED)).order_by(col(Alert.id))
@@ -153,3 +179,123 @@ def reassign(
             after={"assignee": to},
         )
     return Outcome(won=won, alert=session.get_one(Alert, alert_id, populate_existing=True))
+
+
+def _audit_state(
+    session: Session,
+    alert: Alert,
+    *,
+    actor: str,
+    action: str,
+    before: str | None,
+    after: str,
+    now: datetime,
+    **extra: object,
+) -> None:
+    audit.record(
+        session,
+        at=now,
+        actor=actor,
+        action=action,
+        subject=alert.subject,
+        before=None if before is None else {"state": before},
+        after={"state": after, **extra},
+    )
+
+
+def open_new(session: Session, alert: Alert, *, actor: str, now: datetime) -> Alert:
+    """Insert a new alert (state `open` or `suppressed`) with its audit row."""
+    session.add(alert)
+    session.flush()
+    detail = {"code": alert.suppressed_code} if alert.state is AlertState.SUPPRESSED else {}
+    _audit_state(
+        session,
+        alert,
+        actor=actor,
+        action="alert.raise",
+        before=None,
+        after=alert.state.value,
+        now=now,
+        **detail,
+    )
+    return alert
+
+
+def suppress(
+    session: Session, alert: Alert, *, code: str, detail: str, actor: str, now: datetime
+) -> bool:
+    """open → suppressed: a cross-check now holds the alert back (acknowledged ones stay)."""
+    won = compare_and_set(
+        session,
+        Alert,
+        alert.id,
+        expected=AlertState.OPEN,
+        to=AlertState.SUPPRESSED,
+        suppressed_code=code,
+        suppressed_detail=detail,
+        updated_at=now,
+    )
+    if won:
+        _audit_state(
+            session,
+            alert,
+            actor=actor,
+            action="alert.suppress",
+            before="open",
+            after="suppressed",
+            now=now,
+            code=code,
+        )
+    return won
+
+
+def unsuppress(session: Session, alert: Alert, *, actor: str, now: datetime) -> bool:
+    """suppressed → open: the cross-check no longer holds; people must hear of it now."""
+    won = compare_and_set(
+        session,
+        Alert,
+        alert.id,
+        expected=AlertState.SUPPRESSED,
+        to=AlertState.OPEN,
+        suppressed_code=None,
+        suppressed_detail=None,
+        updated_at=now,
+    )
+    if won:
+        _audit_state(
+            session,
+            alert,
+            actor=actor,
+            action="alert.unsuppress",
+            before="suppressed",
+            after="open",
+            now=now,
+        )
+    return won
+
+
+def resolve(session: Session, alert: Alert, *, reason: str, actor: str, now: datetime) -> bool:
+    """Any unresolved state → resolved."""
+    before = alert.state.value
+    won = compare_and_set(
+        session,
+        Alert,
+        alert.id,
+        expected=UNRESOLVED,
+        to=AlertState.RESOLVED,
+        resolved_at=now,
+        resolved_reason=reason,
+        updated_at=now,
+    )
+    if won:
+        _audit_state(
+            session,
+            alert,
+            actor=actor,
+            action="alert.resolve",
+            before=before,
+            after="resolved",
+            now=now,
+            reason=reason,
+        )
+    return won

@@ -6,6 +6,7 @@ the store is left as it was, with every problem reported as `FILE:LINE: column: 
 
 from __future__ import annotations
 
+import codecs
 import csv
 import io
 from collections.abc import Iterator
@@ -132,10 +133,10 @@ def _records(
     try:
         text = data.decode("utf-8-sig")
     except UnicodeDecodeError as error:
-        line = data[: error.start].count(b"\n") + 1
-        problems.append(
-            Problem(spec.name, line, "encoding", f"not UTF-8 (byte 0x{data[error.start]:02x})")
-        )
+        # utf-8-sig counts positions after the byte order mark it removed.
+        at = error.start + (len(codecs.BOM_UTF8) if data.startswith(codecs.BOM_UTF8) else 0)
+        line = data[:at].count(b"\n") + 1
+        problems.append(Problem(spec.name, line, "encoding", f"not UTF-8 (byte 0x{data[at]:02x})"))
         return
     reader = csv.reader(io.StringIO(text, newline=""))
     try:
@@ -145,7 +146,7 @@ def _records(
             return
         header = [cell.strip() for cell in header]
         header_ok = True
-        for name in header:
+        for i, name in enumerate(header):
             if name not in spec.columns:
                 problems.append(
                     Problem(
@@ -156,7 +157,7 @@ def _records(
                     )
                 )
                 header_ok = False
-            elif header.count(name) > 1:
+            elif name in header[:i]:  # reported once, at its second appearance
                 problems.append(Problem(spec.name, 1, name, "column appears twice"))
                 header_ok = False
         for name in spec.required:
@@ -205,7 +206,10 @@ def _parse(spec: FileSpec, data: bytes, tz: ZoneInfo, problems: list[Problem]) -
         row_ok = True
         for column, cell in record.items():
             cell = cell.strip()
-            if cell:
+            if "\x00" in cell:  # PostgreSQL cannot store it; no real value holds one
+                problems.append(Problem(spec.name, line, column, "contains a NUL character"))
+                row_ok = False
+            elif cell:
                 values[column] = cell
             elif column in spec.required and column not in _MAY_BE_EMPTY:
                 problems.append(Problem(spec.name, line, column, "required, but empty"))
@@ -224,7 +228,7 @@ def _parse(spec: FileSpec, data: bytes, tz: ZoneInfo, problems: list[Problem]) -
             continue
         if not row_ok:
             continue
-        fields = row.model_dump()
+        fields = _normalize(spec, row.model_dump())
         key = tuple(fields[k] for k in spec.key)
         if key in first_line_of:
             shown = ", ".join(str(k) for k in key)
@@ -294,7 +298,7 @@ def import_files(session: Session, files: dict[str, bytes], tz: ZoneInfo) -> dic
     if problems:
         raise ImportFailed(problems)
     for p in parsed:
-        _upsert(session, p.spec, [_normalize(p.spec, row) for _, row in p.rows])
+        _upsert(session, p.spec, [row for _, row in p.rows])
     return {p.spec.name: len(p.rows) for p in parsed}
 
 

@@ -6,7 +6,7 @@ Column names are the field names; a failed field is reported as that column's pr
 from __future__ import annotations
 
 import re
-from datetime import date, datetime
+from datetime import UTC, date, datetime
 from decimal import Decimal, InvalidOperation
 from typing import Annotated, Any
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
@@ -17,9 +17,10 @@ from pydantic import field_validator as column_check
 from store.source_data import ClientStatus, Platform, ProjectStatus
 
 MAX_MONEY = Decimal("999999999999.99")
-_ISO_DATE = re.compile(r"^\d{4}-\d{2}-\d{2}$")
-_MONTH = re.compile(r"^(\d{4})-(\d{2})$")
-_DECIMAL = re.compile(r"^-?\d+(\.\d+)?$")
+# [0-9], not \d: \d also matches other scripts' digits (Arabic-Indic, full-width, ...).
+_ISO_DATE = re.compile(r"^[0-9]{4}-[0-9]{2}-[0-9]{2}$")
+_MONTH = re.compile(r"^([0-9]{4})-([0-9]{2})$")
+_DECIMAL = re.compile(r"^-?[0-9]+(\.[0-9]+)?$")
 _ID = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.:@/-]{0,63}$")
 _EMAIL = re.compile(r"^[^@\s<>]+@[^@\s<>]+\.[^@\s<>]+$")
 
@@ -84,9 +85,9 @@ IsoDate = Annotated[date, BeforeValidator(_iso_date)]
 Month = Annotated[str, AfterValidator(_month)]
 Money = Annotated[Decimal, BeforeValidator(_money)]
 Identifier = Annotated[str, AfterValidator(_identifier)]
-Email = Annotated[str, AfterValidator(_email)]
+Email = Annotated[str, Field(max_length=320), AfterValidator(_email)]
 Text = Annotated[str, Field(min_length=1, max_length=200)]
-SlackUserId = Annotated[str, Field(pattern=r"^[UW][A-Z0-9]{2,}$")]
+SlackUserId = Annotated[str, Field(pattern=r"^[UW][A-Z0-9]{2,31}$")]
 
 
 class _Row(BaseModel):
@@ -176,4 +177,8 @@ class InboxRow(_Row):
             raise ValueError(f"'{value}' is not an ISO date and time")
         if moment.tzinfo is None:  # a time without offset is the agency's local time
             moment = moment.replace(tzinfo=(info.context or {}).get("tz") or ZoneInfo("UTC"))
+        try:
+            moment.astimezone(UTC)  # stored in UTC: year 1 or 9999 may not fit
+        except OverflowError:
+            raise ValueError(f"'{value}' is out of range") from None
         return moment

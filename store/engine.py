@@ -109,9 +109,9 @@ def transaction(engine: Engine) -> Iterator[Session]:
 
 @contextmanager
 def reading(engine: Engine) -> Iterator[Session]:
-    """A read-only unit of work: never commits, takes no write lock."""
+    """A read-only unit of work: never commits, takes no write lock.
+
+    Closing (not rolling back) ends the transaction and keeps loaded rows readable.
+    """
     with Session(engine.execution_options(**{_READONLY: True}), expire_on_commit=False) as session:
-        try:
-            yield session
-        finally:
-            session.rollback()
+        yield session

@@ -48,7 +48,10 @@ def parse_duration(text: str) -> timedelta:
     if not match:
         raise ValueError(f"'{text}' is not a duration like 30m, 2h or 1d")
     amount, unit = match.groups()
-    return timedelta(**{_UNITS[unit]: int(amount)})
+    try:
+        return timedelta(**{_UNITS[unit]: int(amount)})
+    except OverflowError:
+        raise ValueError(f"'{text}' is too long a duration") from None
 
 
 def _duration(text: str) -> str:

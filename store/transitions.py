@@ -25,6 +25,7 @@ def compare_and_set(
     Returns True when this caller won the row. The loser changes nothing and should
     reload the row to tell the user who won. Runs in the caller's transaction.
     """
+    session.flush()  # pending edits must reach the row before it is expired below
     many = isinstance(expected, list | tuple | set | frozenset)
     allowed = list(expected) if many else [expected]
     state = getattr(model, state_field)

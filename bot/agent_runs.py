@@ -1,0 +1,65 @@
+"""Running agents for a date: each run is one transaction, findings and messages together."""
+
+from __future__ import annotations
+
+from collections import Counter
+from dataclasses import dataclass, field
+from datetime import date, datetime
+
+from sqlalchemy import Engine
+
+from agents.pacing import evaluate
+from agents.pacing_alerts import AlertChange, record_findings
+from store.agent_state import Autonomy
+from store.engine import transaction
+from store.manifest import AgencyManifest
+from store.ownership import DomainOwner
+
+RUNNABLE = ("pacing",)
+
+
+@dataclass
+class AgentRun:
+    agent: str
+    as_of: date
+    skipped: str | None = None  # why it did not run
+    changes: list[AlertChange] = field(default_factory=list)
+
+    def summary(self) -> str:
+        if self.skipped:
+            return f"{self.agent}: skipped ({self.skipped})"
+        if not self.changes:
+            return f"{self.agent} {self.as_of}: no changes"
+        counts = Counter(c.kind.value for c in self.changes)
+        return f"{self.agent} {self.as_of}: " + ", ".join(
+            f"{n} {k}" for k, n in sorted(counts.items())
+        )
+
+
+def owned_domain(manifest: AgencyManifest, agent: str) -> str:
+    return next(name for name, d in manifest.domains.items() if d.agent == agent)
+
+
+def run_pacing(engine: Engine, manifest: AgencyManifest, *, as_of: date, now: datetime) -> AgentRun:
+    run = AgentRun("pacing", as_of)
+    if manifest.agents["pacing"].autonomy is Autonomy.PAUSED:
+        run.skipped = "paused"
+        return run
+    domain = owned_domain(manifest, "pacing")
+    with transaction(engine) as session:
+        report = evaluate(session, as_of=as_of, thresholds=manifest.pacing)
+        owner = session.get_one(DomainOwner, domain).owner
+        run.changes = record_findings(
+            session, report, thresholds=manifest.pacing, assignee=owner, now=now
+        )
+    return run
+
+
+def run_agents(
+    engine: Engine, manifest: AgencyManifest, *, as_of: date, now: datetime, only: str | None = None
+) -> list[AgentRun]:
+    """Run every runnable agent (or `only` that one) for `as_of`."""
+    names = [only] if only else [a for a in RUNNABLE if a in manifest.agents]
+    return [
+        run_pacing(engine, manifest, as_of=as_of, now=now) for name in names if name == "pacing"
+    ]

@@ -1,0 +1,101 @@
+"""Shared fixtures: a migrated store on each backend, an injectable clock, the example manifest.
+
+Store tests take `engine`, which runs on SQLite and, when SWITCHBOARD_TEST_POSTGRES_URL is
+set, on PostgreSQL too (each test in its own schema). An unreachable server is an error.
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+import uuid
+from collections.abc import Iterator
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+
+import pytest
+from sqlalchemy import Engine, create_engine, text
+
+from store.engine import normalize_url, open_store
+from store.manifest import AgencyManifest, load_manifest
+
+REPO = Path(__file__).resolve().parent.parent
+EXAMPLE_MANIFEST = REPO / "manifests" / "agency.example.yaml"
+POSTGRES_URL = os.environ.get("SWITCHBOARD_TEST_POSTGRES_URL")
+BACKENDS = ["sqlite", "postgres"] if POSTGRES_URL else ["sqlite"]
+
+
+class FakeClock:
+    """A clock the test moves by hand: no sleeps for timing."""
+
+    def __init__(self, start: datetime = datetime(2026, 3, 16, 13, 0, tzinfo=UTC)) -> None:
+        self.current = start
+
+    def __call__(self) -> datetime:
+        return self.current
+
+    def advance(self, **delta: float) -> datetime:
+        self.current += timedelta(**delta)
+        return self.current
+
+
+@pytest.fixture
+def clock() -> FakeClock:
+    return FakeClock()
+
+
+@pytest.fixture(scope="session")
+def manifest() -> AgencyManifest:
+    return load_manifest(EXAMPLE_MANIFEST)
+
+
+@pytest.fixture(scope="session")
+def sqlite_template(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """One migrated SQLite file, copied for each test: migrating per test is slow."""
+    path = tmp_path_factory.mktemp("template") / "store.db"
+    open_store(f"sqlite:///{path}").dispose()
+    return path
+
+
+def sqlite_store(template: Path, directory: Path) -> tuple[str, Engine]:
+    path = directory / "store.db"
+    shutil.copy(template, path)
+    url = f"sqlite:///{path}"
+    return url, open_store(url)
+
+
+@pytest.fixture
+def postgres_schema() -> Iterator[tuple[str, dict[str, object]]]:
+    """A fresh schema on the test server: (url, engine options pointing at it)."""
+    assert POSTGRES_URL, "SWITCHBOARD_TEST_POSTGRES_URL is not set"
+    url = normalize_url(POSTGRES_URL)
+    schema = f"sb_{uuid.uuid4().hex[:12]}"
+    admin = create_engine(url, isolation_level="AUTOCOMMIT")
+    with admin.connect() as connection:
+        connection.execute(text(f'CREATE SCHEMA "{schema}"'))
+    try:
+        yield url, {"connect_args": {"options": f"-csearch_path={schema}"}}
+    finally:
+        with admin.connect() as connection:
+            connection.execute(text(f'DROP SCHEMA "{schema}" CASCADE'))
+        admin.dispose()
+
+
+@pytest.fixture(params=BACKENDS)
+def backend(request: pytest.FixtureRequest) -> str:
+    return request.param
+
+
+@pytest.fixture
+def engine(
+    backend: str, request: pytest.FixtureRequest, tmp_path: Path, sqlite_template: Path
+) -> Iterator[Engine]:
+    if backend == "sqlite":
+        _, engine = sqlite_store(sqlite_template, tmp_path)
+    else:
+        url, options = request.getfixturevalue("postgres_schema")
+        engine = open_store(url, **options)
+    try:
+        yield engine
+    finally:
+        engine.dispose()
