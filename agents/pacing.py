@@ -98,7 +98,8 @@ def _money(value: Decimal | None) -> str | None:
 
 
 def _pct(value: Decimal | None) -> float | None:
-    return None if value is None else float(value.quantize(TENTH, rounding=ROUND_HALF_UP))
+    # `+ 0` turns a rounded -0.0 into 0.0
+    return None if value is None else float(value.quantize(TENTH, rounding=ROUND_HALF_UP) + 0)
 
 
 @dataclass

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from datetime import datetime
+from decimal import Decimal
 from zoneinfo import ZoneInfo
 
 from rich.table import Table
@@ -22,8 +23,10 @@ _STATUS_STYLE = {
 }
 
 
-def _pct(value: object) -> str:
-    return "" if value is None else f"{value:+.1f}%"
+def _pct(value: float | Decimal | None) -> str:
+    if value is None:
+        return ""
+    return f"{Decimal(str(value)).quantize(Decimal('0.1')) + 0:+.1f}%"  # never "-0.0%"
 
 
 def _status(account: AccountPace) -> str:

@@ -287,5 +287,7 @@ def load_manifest(path: str | Path) -> AgencyManifest:
     except yaml.YAMLError as error:
         mark = getattr(error, "problem_mark", None)
         where = f"line {mark.line + 1}" if mark else "YAML"
-        raise ManifestError(str(path), [f"{where}: not valid YAML ({error})"]) from None
+        # One line per problem: PyYAML's own text spans several, with a snippet of the file.
+        detail = getattr(error, "problem", None) or " ".join(str(error).split())
+        raise ManifestError(str(path), [f"{where}: not valid YAML ({detail})"]) from None
     return parse_manifest(data, str(path))

@@ -1,0 +1,234 @@
+"""The alert lifecycle across days: dedupe, re-notify on worsening, suppression, auto-resolve."""
+
+from __future__ import annotations
+
+from datetime import UTC, date, datetime, timedelta
+from decimal import Decimal
+
+import pytest
+from sqlalchemy import Engine, func, select
+from sqlalchemy.exc import IntegrityError
+
+from agents.pacing import AccountPace, PaceStatus, PacingReport, Suppression
+from agents.pacing_alerts import ChangeKind, record_findings
+from agents.portfolio import portfolio_cpl
+from bot.agent_runs import run_pacing
+from store import alerts
+from store.alerts import Alert, AlertDirection, AlertState
+from store.audit import AuditEvent
+from store.engine import reading, transaction
+from store.manifest import AgencyManifest, Pacing
+from tests.agency_builder import AgencyBuilder
+
+NOW = datetime(2026, 3, 16, 12, tzinfo=UTC)
+
+
+def finding(
+    deviation: str | None,
+    status: PaceStatus | None = None,
+    *,
+    account_id: str = "A1",
+    month: str = "2026-03",
+    suppressed: Suppression | None = None,
+) -> AccountPace:
+    dev = None if deviation is None else Decimal(deviation)
+    if status is None:
+        status = (
+            PaceStatus.OVER
+            if dev >= 30
+            else PaceStatus.UNDER
+            if dev <= -30
+            else PaceStatus.ON_TRACK
+        )
+    alerting = status in (PaceStatus.OVER, PaceStatus.UNDER, PaceStatus.DARK)
+    return AccountPace(
+        account_id=account_id,
+        client_id="C1",
+        month=month,
+        budget=Decimal(3100),
+        plan_to_date=Decimal(1500),
+        spend_to_date=Decimal(1500),
+        leads_to_date=0,
+        pace_pct=None if dev is None else dev + 100,
+        deviation_pct=dev,
+        projected_month_end=Decimal(3100),
+        status=status,
+        alert=alerting and suppressed is None,
+        suppressed=suppressed if alerting else None,
+    )
+
+
+def apply(engine: Engine, day: date, *findings: AccountPace) -> list[tuple[ChangeKind, int]]:
+    report = PacingReport(
+        as_of=day,
+        data_through=day - timedelta(days=1),
+        accounts=list(findings),
+        portfolio=portfolio_cpl([]),
+    )
+    with transaction(engine) as session:
+        changes = record_findings(session, report, thresholds=Pacing(), assignee="U0AM", now=NOW)
+    return [(c.kind, c.alert_id) for c in changes]
+
+
+def stored(engine: Engine) -> list[Alert]:
+    with reading(engine) as session:
+        return alerts.listing(session, include_resolved=True)
+
+
+def audit_count(engine: Engine) -> int:
+    with reading(engine) as session:
+        return session.scalar(select(func.count()).select_from(AuditEvent))
+
+
+def test_dedupe_renotify_on_10_points_and_resolve_inside_half_threshold(engine: Engine) -> None:
+    day = date(2026, 3, 10)
+    [(kind, alert_id)] = apply(engine, day, finding("40"))
+    assert kind is ChangeKind.OPENED
+
+    assert apply(engine, day + timedelta(1), finding("45")) == []  # +5: no new notification
+    assert apply(engine, day + timedelta(2), finding("49.9")) == []  # +9.9 since notified
+    assert apply(engine, day + timedelta(3), finding("50")) == [(ChangeKind.WORSENED, alert_id)]
+    assert apply(engine, day + timedelta(4), finding("55")) == []  # measured from 50 now
+    assert apply(engine, day + timedelta(5), finding("20")) == []  # 20 >= 15: still stands
+    [alert] = stored(engine)
+    assert (alert.state, alert.deviation_pct, alert.notifications) == (
+        AlertState.OPEN,
+        Decimal("20.0"),
+        2,
+    )
+
+    assert apply(engine, day + timedelta(6), finding("14.9")) == [(ChangeKind.RESOLVED, alert_id)]
+    [alert] = stored(engine)
+    assert alert.state is AlertState.RESOLVED
+    assert alert.resolved_reason == "back within 15% of plan"
+
+    # Worse again later: a new alert, not the resolved one reopened.
+    [(kind, new_id)] = apply(engine, day + timedelta(7), finding("35"))
+    assert (kind, new_id != alert_id) == (ChangeKind.OPENED, True)
+
+
+def test_under_alert_renotifies_when_more_negative(engine: Engine) -> None:
+    day = date(2026, 3, 10)
+    [(_, alert_id)] = apply(engine, day, finding("-35"))
+    assert apply(engine, day + timedelta(1), finding("-44")) == []
+    assert apply(engine, day + timedelta(2), finding("-45")) == [(ChangeKind.WORSENED, alert_id)]
+    assert apply(engine, day + timedelta(3), finding("-16")) == []
+    assert apply(engine, day + timedelta(4), finding("-14")) == [(ChangeKind.RESOLVED, alert_id)]
+
+
+def test_running_the_same_date_twice_changes_nothing(engine: Engine) -> None:
+    day = date(2026, 3, 10)
+    apply(engine, day, finding("40"), finding("-50", account_id="A2"))
+    before = ([a.model_dump() for a in stored(engine)], audit_count(engine))
+
+    assert apply(engine, day, finding("40"), finding("-50", account_id="A2")) == []
+    assert ([a.model_dump() for a in stored(engine)], audit_count(engine)) == before
+
+
+def test_suppressed_alert_is_stored_then_opens_when_the_suppression_lifts(engine: Engine) -> None:
+    day = date(2026, 3, 10)
+    held = Suppression(code="offboarding", detail="Client C1 is offboarding")
+    [(kind, alert_id)] = apply(engine, day, finding("45", suppressed=held))
+    assert kind is ChangeKind.SUPPRESSED
+    [alert] = stored(engine)
+    assert (alert.state, alert.suppressed_code, alert.notifications) == (
+        AlertState.SUPPRESSED,
+        "offboarding",
+        0,
+    )
+
+    assert apply(engine, day + timedelta(1), finding("46", suppressed=held)) == []
+    assert apply(engine, day + timedelta(2), finding("47")) == [(ChangeKind.OPENED, alert_id)]
+    [alert] = stored(engine)
+    assert (alert.state, alert.suppressed_code, alert.notified_deviation_pct) == (
+        AlertState.OPEN,
+        None,
+        Decimal("47.0"),
+    )
+
+    # And back: an open alert a cross-check now explains is held back again.
+    assert apply(engine, day + timedelta(3), finding("48", suppressed=held)) == [
+        (ChangeKind.SUPPRESSED, alert_id)
+    ]
+
+
+def test_dark_resolves_when_spend_resumes(engine: Engine) -> None:
+    day = date(2026, 3, 10)
+    [(_, alert_id)] = apply(engine, day, finding("-10", PaceStatus.DARK))
+    assert stored(engine)[0].direction is AlertDirection.DARK
+    assert apply(engine, day + timedelta(1), finding("-12", PaceStatus.DARK)) == []
+    assert apply(engine, day + timedelta(2), finding("-9")) == [(ChangeKind.RESOLVED, alert_id)]
+    assert stored(engine)[0].resolved_reason == "spend resumed"
+
+
+def test_directions_are_separate_alerts_and_months_close(engine: Engine) -> None:
+    apply(
+        engine, date(2026, 3, 10), finding("-10", PaceStatus.DARK), finding("-40", account_id="A2")
+    )
+    assert len(stored(engine)) == 2
+
+    changes = apply(engine, date(2026, 4, 5), finding("0", month="2026-04"))
+    assert sorted(kind for kind, _ in changes) == [ChangeKind.RESOLVED, ChangeKind.RESOLVED]
+    assert {a.resolved_reason for a in stored(engine)} == {"month ended"}
+
+
+def test_an_earlier_date_never_rewinds_a_newer_alert(engine: Engine) -> None:
+    apply(engine, date(2026, 3, 12), finding("40"))
+    assert apply(engine, date(2026, 3, 11), finding("5")) == []
+    assert stored(engine)[0].state is AlertState.OPEN
+
+
+def test_one_unresolved_alert_per_account_month_direction(engine: Engine) -> None:
+    apply(engine, date(2026, 3, 10), finding("40"))
+    duplicate = Alert(
+        account_id="A1",
+        client_id="C1",
+        month="2026-03",
+        direction=AlertDirection.OVER,
+        state=AlertState.OPEN,
+        first_seen_on=date(2026, 3, 10),
+        last_seen_on=date(2026, 3, 10),
+        opened_at=NOW,
+        updated_at=NOW,
+    )
+    with pytest.raises(IntegrityError), transaction(engine) as session:
+        session.add(duplicate)
+
+
+def test_lifecycle_changes_are_audited(engine: Engine) -> None:
+    day = date(2026, 3, 10)
+    apply(engine, day, finding("40"))
+    apply(engine, day + timedelta(1), finding("0"))
+    with reading(engine) as session:
+        actions = [
+            (e.actor, e.action, e.after["state"])
+            for e in session.scalars(select(AuditEvent).order_by(AuditEvent.id))
+        ]
+    assert actions == [
+        ("agent:pacing", "alert.raise", "open"),
+        ("agent:pacing", "alert.resolve", "resolved"),
+    ]
+
+
+def test_agents_run_from_data_to_alert(engine: Engine, manifest: AgencyManifest) -> None:
+    """End to end through the store: import, evaluate, record, twice."""
+    from store import ownership
+
+    with transaction(engine) as session:
+        ownership.seed(session, {"ad_performance": ("pacing", "U0AM")}, now=NOW)
+    b = AgencyBuilder().account("A1").budget("A1", "2026-03", "3100")
+    b.spend_each_day("A1", date(2026, 3, 1), date(2026, 3, 15), "150.00")  # +50%
+    b.load(engine)
+
+    first = run_pacing(engine, manifest, as_of=date(2026, 3, 16), now=NOW)
+    second = run_pacing(engine, manifest, as_of=date(2026, 3, 16), now=NOW)
+
+    assert [c.kind for c in first.changes] == [ChangeKind.OPENED]
+    assert second.changes == []
+    [alert] = stored(engine)
+    assert (alert.account_id, alert.direction, alert.deviation_pct, alert.assignee) == (
+        "A1",
+        AlertDirection.OVER,
+        Decimal("50.0"),
+        "U0AM",
+    )
