@@ -10,6 +10,8 @@ from sqlalchemy import Engine
 
 from agents.pacing import evaluate
 from agents.pacing_alerts import AlertChange, record_findings
+from bot import views
+from handlers.alert_posts import publish_changes
 from store.agent_state import Autonomy
 from store.engine import transaction
 from store.manifest import AgencyManifest
@@ -52,6 +54,8 @@ def run_pacing(engine: Engine, manifest: AgencyManifest, *, as_of: date, now: da
         run.changes = record_findings(
             session, report, thresholds=manifest.pacing, assignee=owner, now=now
         )
+        # In the same transaction: an alert is never recorded without its message queued.
+        publish_changes(session, run.changes, views=views, manifest=manifest, now=now)
     return run
 
 

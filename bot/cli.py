@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import logging
 import shutil
 from datetime import date
 from pathlib import Path
@@ -10,6 +11,8 @@ from typing import Annotated
 
 import typer
 from rich.console import Console
+from slack_bolt.error import BoltError
+from slack_sdk.errors import SlackApiError
 
 from agents.pacing import evaluate
 from bot.agent_runs import RUNNABLE, run_agents
@@ -177,6 +180,47 @@ def audit(
         print(json.dumps([e.model_dump(mode="json") for e in events], indent=2))
     else:
         out.print(audit_table(events, rt.manifest.tz))
+
+
+@app.command()
+def run(
+    ctx: typer.Context,
+    port: Annotated[int, typer.Option("--port", min=1, max=65535, help="HTTP port.")] = 3000,
+    host: Annotated[str, typer.Option("--host", help="HTTP interface.")] = "0.0.0.0",
+) -> None:
+    """Run the Slack app (HTTP, or Socket Mode when SLACK_APP_TOKEN is set) and the scheduler."""
+    from bot.app import create_app
+    from bot.server import Scheduler, serve
+
+    rt = runtime(ctx)
+    try:
+        rt.settings.require_slack()
+    except SettingsError as error:
+        err.print(str(error), markup=False, highlight=False)
+        raise typer.Exit(2) from None
+    logging.basicConfig(
+        level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s"
+    )
+    try:
+        slack = create_app(rt.settings, rt.engine, rt.manifest, clock=rt.now)
+    except (BoltError, SlackApiError, OSError) as error:
+        reason = getattr(error, "response", None) and error.response.get("error")  # type: ignore[attr-defined]
+        err.print(
+            f"SLACK_BOT_TOKEN: Slack did not accept it at {rt.settings.slack_api_url} "
+            f"(auth.test: {reason or error})",
+            markup=False,
+            highlight=False,
+        )
+        raise typer.Exit(2) from None
+    app_token = rt.settings.slack_app_token
+    serve(
+        slack,
+        Scheduler(slack, rt.engine, rt.manifest, rt.now),
+        rt.engine,
+        host=host,
+        port=port,
+        app_token=app_token.get_secret_value() if app_token else None,
+    )
 
 
 @app.command()

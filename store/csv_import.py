@@ -54,7 +54,9 @@ class Problem:
     message: str
 
     def __str__(self) -> str:
-        return f"{self.file}:{self.line}: {self.column}: {self.message}"
+        # One problem, one line: a quoted cell or header may hold line breaks.
+        text = f"{self.file}:{self.line}: {self.column}: {self.message}"
+        return text.replace("\r", "\\r").replace("\n", "\\n")
 
 
 class ImportFailed(Exception):

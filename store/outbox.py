@@ -42,6 +42,9 @@ class OutboxMessage(SQLModel, table=True):
     state: OutboxState = Field(default=OutboxState.PENDING, sa_type=enum_type(OutboxState))
     attempts: int = 0
     next_attempt_at: datetime = Field(sa_type=UTCDateTime())
+    # A claim is a lease: a sender that dies mid-send is replaced once it expires, and only
+    # the holder of the current token may record the outcome.
+    claim_token: str | None = Field(default=None, max_length=36)
     claim_expires_at: datetime | None = Field(default=None, sa_type=UTCDateTime())
     ts: str | None = Field(default=None, max_length=32)
     last_error: str | None = Field(default=None, sa_column=Column(Text))

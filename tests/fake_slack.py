@@ -77,6 +77,7 @@ class FakeSlack:
         self.calls: list[Call] = []
         self.uploads: dict[str, bytes] = {}
         self._lock = threading.RLock()  # re-entrant: a post takes a ts and stores under one hold
+        self._arrived = threading.Condition(self._lock)  # notified on every recorded call
         self._failures: list[_Failure] = []
         self._messages: list[dict] = []
         self._counter = 0
@@ -175,7 +176,19 @@ class FakeSlack:
         method, status, response, extra = self._route(path, params, body)
         with self._lock:
             self.calls.append(Call(method, params, headers, path, status, response))
+            self._arrived.notify_all()
         return status, response, extra
+
+    def wait_for_calls(self, method: str, count: int = 1, timeout: float = 10.0) -> list[Call]:
+        """Block until `count` calls to `method` have arrived (work Bolt does after the ack)."""
+        with self._arrived:
+            arrived = self._arrived.wait_for(lambda: len(self.calls_to(method)) >= count, timeout)
+            if not arrived:
+                seen = [c.method for c in self.calls]
+                raise AssertionError(
+                    f"expected {count} {method} call(s) within {timeout}s; got {seen}"
+                )
+            return self.calls_to(method)
 
     def _route(self, path: str, params: dict, body: bytes) -> tuple[str, int, dict | None, dict]:
         kind, _, rest = path.lstrip("/").partition("/")

@@ -129,6 +129,7 @@ def upgrade() -> None:
     sa.Column('state', sa.Enum('pending', 'sending', 'sent', 'failed', name='outboxstate', native_enum=False, length=15), nullable=False),
     sa.Column('attempts', sa.Integer(), nullable=False),
     sa.Column('next_attempt_at', store.types.UTCDateTime(timezone=True), nullable=False),
+    sa.Column('claim_token', sqlmodel.sql.sqltypes.AutoString(length=36), nullable=True),
     sa.Column('claim_expires_at', store.types.UTCDateTime(timezone=True), nullable=True),
     sa.Column('ts', sqlmodel.sql.sqltypes.AutoString(length=32), nullable=True),
     sa.Column('last_error', sa.Text(), nullable=True),

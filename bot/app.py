@@ -1,0 +1,85 @@
+"""The Bolt app factory: settings in, a wired App out (HTTP or Socket Mode)."""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import datetime
+
+from slack_bolt import App
+from slack_sdk import WebClient
+from slack_sdk.http_retry.builtin_handlers import (
+    ConnectionErrorRetryHandler,
+    RateLimitErrorRetryHandler,
+    ServerErrorRetryHandler,
+)
+from sqlalchemy import Engine
+
+from bot import views
+from bot.outbox import Outbox
+from bot.settings import Settings
+from handlers import register_all
+from handlers.context import Deps
+from store.manifest import AgencyManifest
+
+log = logging.getLogger(__name__)
+
+
+def listener_client(settings: Settings) -> WebClient:
+    """For calls made while a person waits (views.open): retried in place, briefly."""
+    return WebClient(
+        token=settings.slack_bot_token.get_secret_value() if settings.slack_bot_token else None,
+        base_url=settings.slack_api_url,
+        retry_handlers=[
+            ConnectionErrorRetryHandler(max_retry_count=1),
+            RateLimitErrorRetryHandler(max_retry_count=1),
+            ServerErrorRetryHandler(max_retry_count=1),
+        ],
+    )
+
+
+def outbox_client(settings: Settings) -> WebClient:
+    """For the outbox: no retries in place; the outbox persists and schedules its own."""
+    return WebClient(
+        token=settings.slack_bot_token.get_secret_value() if settings.slack_bot_token else None,
+        base_url=settings.slack_api_url,
+        retry_handlers=[],
+    )
+
+
+@dataclass
+class SlackApp:
+    app: App
+    outbox: Outbox
+    deps: Deps
+
+
+def create_app(
+    settings: Settings,
+    engine: Engine,
+    manifest: AgencyManifest,
+    *,
+    clock: Callable[[], datetime],
+    verify_token: bool = True,
+) -> SlackApp:
+    """Wire listeners, views and the outbox. `settings.require_slack()` must have passed."""
+    socket_mode = settings.slack_app_token is not None
+    app = App(
+        client=listener_client(settings),
+        signing_secret=(
+            settings.slack_signing_secret.get_secret_value()
+            if settings.slack_signing_secret
+            else None
+        ),
+        # Socket Mode has no HTTP requests to verify; HTTP mode always verifies.
+        request_verification_enabled=not socket_mode,
+        token_verification_enabled=verify_token,
+        logger=log,
+    )
+    outbox = Outbox(
+        engine, outbox_client(settings), clock=clock, alerts_channel=manifest.channels.alerts
+    )
+    deps = Deps(engine=engine, manifest=manifest, clock=clock, views=views)
+    register_all(app, deps)
+    return SlackApp(app=app, outbox=outbox, deps=deps)

@@ -1,0 +1,99 @@
+"""Alert messages in the alerts channel, always rendered from the alert row as it is now.
+
+Idempotency keys name the event (`alert:12` is the post, `alert:12:ack` its update after
+the acknowledgement), so a retried run or a Slack retry never posts twice.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from datetime import datetime
+
+from sqlmodel import Session
+
+from agents.pacing_alerts import AlertChange, ChangeKind
+from handlers.context import AlertLabel, Views
+from store.alerts import Alert
+from store.manifest import AgencyManifest
+from store.outbox import OutboxKind, by_key, enqueue
+from store.source_data import AdAccount, Client
+
+
+def post_key(alert_id: int) -> str:
+    return f"alert:{alert_id}"
+
+
+def label(session: Session, alert: Alert) -> AlertLabel:
+    client = session.get(Client, alert.client_id)
+    account = session.get(AdAccount, alert.account_id)
+    return AlertLabel(
+        client_name=client.name if client else alert.client_id,
+        account_name=account.name if account else alert.account_id,
+    )
+
+
+def refresh(
+    session: Session,
+    alert: Alert,
+    *,
+    event: str,
+    views: Views,
+    manifest: AgencyManifest,
+    now: datetime,
+) -> None:
+    """Queue a re-render of the alert's channel post, if it was ever posted."""
+    if by_key(session, post_key(alert.id)) is None:  # type: ignore[arg-type]
+        return
+    message = views.alert_message(alert, label(session, alert), manifest.tz)
+    enqueue(
+        session,
+        key=f"{post_key(alert.id)}:{event}",  # type: ignore[arg-type]
+        kind=OutboxKind.UPDATE,
+        channel=manifest.channels.alerts,
+        payload=message.payload(),
+        parent_key=post_key(alert.id),  # type: ignore[arg-type]
+        now=now,
+    )
+
+
+def publish_changes(
+    session: Session,
+    changes: Sequence[AlertChange],
+    *,
+    views: Views,
+    manifest: AgencyManifest,
+    now: datetime,
+) -> None:
+    """Turn an agent run's alert changes into alerts-channel messages (suppressed: none)."""
+    channel = manifest.channels.alerts
+    for change in changes:
+        alert = session.get_one(Alert, change.alert_id, populate_existing=True)
+        key = post_key(change.alert_id)
+        if change.kind is ChangeKind.OPENED and by_key(session, key) is None:
+            message = views.alert_message(alert, label(session, alert), manifest.tz)
+            enqueue(
+                session,
+                key=key,
+                kind=OutboxKind.POST,
+                channel=channel,
+                payload=message.payload(),
+                now=now,
+            )
+        elif change.kind in (ChangeKind.OPENED, ChangeKind.WORSENED):
+            # Posted before (worse now, or open again after a suppression): update the post
+            # and reply in its thread, so people are notified without a second post.
+            event = f"notify:{alert.notifications}"
+            refresh(session, alert, event=event, views=views, manifest=manifest, now=now)
+            reply = views.alert_worse(alert, label(session, alert))
+            enqueue(
+                session,
+                key=f"{key}:{event}:reply",
+                kind=OutboxKind.POST,
+                channel=channel,
+                payload=reply.payload(),
+                parent_key=key,
+                now=now,
+            )
+        else:  # resolved or suppressed: the post shows the new state
+            event = f"{change.kind.value}:{alert.updated_at.isoformat()}"
+            refresh(session, alert, event=event, views=views, manifest=manifest, now=now)

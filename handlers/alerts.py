@@ -1,0 +1,159 @@
+"""Alert buttons: Acknowledge and Reassign (with its modal)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+from slack_bolt import Ack, App, Respond
+from slack_sdk import WebClient
+
+from handlers.alert_posts import refresh
+from handlers.context import Deps
+from handlers.permissions import ACK_ALERT, REASSIGN_ALERT, check
+from handlers.refs import (
+    ASSIGNEE_ACTION,
+    ASSIGNEE_BLOCK,
+    ActionId,
+    AlertRef,
+    BadReference,
+    CallbackId,
+)
+from store import alerts
+from store.alerts import Alert, AlertState
+from store.engine import reading, transaction
+from store.ownership import DomainOwner
+
+
+@dataclass(frozen=True)
+class Reply:
+    text: str
+    changed: bool = False
+
+
+def _owner(session: Any, alert: Alert) -> str | None:
+    row = session.get(DomainOwner, alert.domain)
+    return row.owner if row else None
+
+
+def _when(deps: Deps, alert: Alert) -> str:
+    moment = alert.acknowledged_at or alert.updated_at
+    return moment.astimezone(deps.tz).strftime("%H:%M on %Y-%m-%d")
+
+
+def acknowledge(deps: Deps, alert_id: int, user: str) -> Reply:
+    """Authorize from the manifest and the stored owner, then compare-and-set open → acked."""
+    now = deps.clock()
+    with transaction(deps.engine) as session:
+        alert = session.get(Alert, alert_id)
+        if alert is None:
+            return Reply("That alert no longer exists.")
+        decision = check(ACK_ALERT, user, deps.manifest, owner=_owner(session, alert))
+        if not decision.allowed:
+            return Reply(decision.reason)
+        outcome = alerts.acknowledge(session, alert_id, by=user, now=now)
+        if outcome.won:
+            refresh(
+                session,
+                outcome.alert,
+                event="ack",
+                views=deps.views,
+                manifest=deps.manifest,
+                now=now,
+            )
+    current = outcome.alert
+    if outcome.won:
+        deps.kick_outbox()
+        return Reply(f"You acknowledged alert #{alert_id}.", changed=True)
+    if current.state is AlertState.ACKNOWLEDGED:
+        return Reply(
+            f"Already acknowledged by <@{current.acknowledged_by}> at {_when(deps, current)}."
+        )
+    return Reply(f"Alert #{alert_id} is {current.state.value}; there is nothing to acknowledge.")
+
+
+def reassign(deps: Deps, alert_id: int, to: str, user: str) -> Reply:
+    now = deps.clock()
+    if deps.manifest.person(to) is None:
+        return Reply(f"<@{to}> is not in the agency manifest.")
+    with transaction(deps.engine) as session:
+        alert = session.get(Alert, alert_id)
+        if alert is None or alert.state is AlertState.RESOLVED:
+            return Reply("That alert is resolved or gone; nothing to reassign.")
+        decision = check(REASSIGN_ALERT, user, deps.manifest, assignee=alert.assignee)
+        if not decision.allowed:
+            return Reply(decision.reason)
+        before = alert.assignee
+        outcome = alerts.reassign(
+            session, alert_id, expected_assignee=before, to=to, by=user, now=now
+        )
+        if outcome.won:
+            refresh(
+                session,
+                outcome.alert,
+                event=f"assign:{to}:{now.isoformat()}",
+                views=deps.views,
+                manifest=deps.manifest,
+                now=now,
+            )
+    if not outcome.won:
+        return Reply(f"Alert #{alert_id} was reassigned by someone else just now; nothing changed.")
+    deps.kick_outbox()
+    return Reply(f"Alert #{alert_id} is now assigned to <@{to}> (was <@{before}>).", changed=True)
+
+
+def register(app: App, deps: Deps) -> None:
+    def ephemeral(respond: Respond, text: str) -> None:
+        respond(response_type="ephemeral", replace_original=False, text=text)
+
+    @app.action(ActionId.ALERT_ACK)
+    def on_ack(ack: Ack, body: dict[str, Any], respond: Respond) -> None:
+        ack()
+        try:
+            ref = AlertRef.decode(body["actions"][0].get("value"))
+        except BadReference:
+            ephemeral(respond, "That button is not one of ours.")
+            return
+        ephemeral(respond, acknowledge(deps, ref.alert_id, body["user"]["id"]).text)
+
+    @app.action(ActionId.ALERT_REASSIGN)
+    def on_reassign(ack: Ack, body: dict[str, Any], respond: Respond, client: WebClient) -> None:
+        ack()
+        try:
+            ref = AlertRef.decode(body["actions"][0].get("value"))
+        except BadReference:
+            ephemeral(respond, "That button is not one of ours.")
+            return
+        with reading(deps.engine) as session:
+            alert = session.get(Alert, ref.alert_id)
+        if alert is None:
+            ephemeral(respond, "That alert no longer exists.")
+            return
+        decision = check(REASSIGN_ALERT, body["user"]["id"], deps.manifest, assignee=alert.assignee)
+        if not decision.allowed:
+            ephemeral(respond, decision.reason)
+            return
+        client.views_open(
+            trigger_id=body["trigger_id"],
+            view=deps.views.reassign_modal(
+                callback_id=CallbackId.ALERT_REASSIGN,
+                title="Reassign alert",
+                prompt=f"Who should handle alert #{alert.id} ({alert.account_id})?",
+                metadata=ref.encode(),
+                current=alert.assignee,
+            ),
+        )
+
+    @app.view(CallbackId.ALERT_REASSIGN)
+    def on_submit(ack: Ack, body: dict[str, Any], view: dict[str, Any]) -> None:
+        try:
+            ref = AlertRef.decode(view.get("private_metadata"))
+            to = view["state"]["values"][ASSIGNEE_BLOCK][ASSIGNEE_ACTION]["selected_user"]
+        except (BadReference, KeyError, TypeError):
+            ack(response_action="errors", errors={ASSIGNEE_BLOCK: "This form is not one of ours."})
+            return
+        reply = reassign(deps, ref.alert_id, to, body["user"]["id"])
+        if not reply.changed:
+            ack(response_action="errors", errors={ASSIGNEE_BLOCK: reply.text})
+            return
+        ack(response_action="update", view=deps.views.notice_modal("Alert reassigned", reply.text))

@@ -1,0 +1,106 @@
+"""`/ops`: parse the text into a command, ack at once, answer ephemerally."""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from typing import Any
+
+from slack_bolt import Ack, App, Respond
+
+from handlers import owners
+from handlers.alert_posts import label
+from handlers.context import Deps, Message
+from store import alerts, audit, ownership
+from store.engine import reading
+
+# Slack escapes mentions in command text as <@U123|name> (should_escape) or <@U123>.
+_MENTION = re.compile(r"^<@([UW][A-Z0-9]+)(?:\|[^>]*)?>$")
+_USER_ID = re.compile(r"^[UW][A-Z0-9]{2,}$")
+AUDIT_DEFAULT, AUDIT_MAX = 10, 50
+
+
+class UsageError(ValueError):
+    """The text is not a command; the message says what was wrong."""
+
+
+@dataclass(frozen=True)
+class Command:
+    name: str
+    domain: str | None = None
+    user: str | None = None
+    count: int | None = None
+
+
+def parse_user(token: str, deps: Deps) -> str:
+    if match := _MENTION.match(token):
+        return match.group(1)
+    if _USER_ID.match(token):
+        return token
+    name = token.removeprefix("@").lower()
+    for person in deps.manifest.people:
+        if person.name.lower() == name:
+            return person.slack_id
+    raise UsageError(f"'{token}' is not a person: mention them, like @Ana")
+
+
+def parse(text: str, deps: Deps) -> Command:
+    words = (text or "").split()
+    if not words or words[0].lower() == "help":
+        return Command("help")
+    verb, args = words[0].lower(), words[1:]
+    if verb in ("alerts", "owners") and not args:
+        return Command(verb)
+    if verb == "audit" and len(args) <= 1:
+        if args and not (args[0].isdigit() and 1 <= int(args[0]) <= AUDIT_MAX):
+            raise UsageError(f"`/ops audit N`: N must be a number from 1 to {AUDIT_MAX}")
+        return Command("audit", count=int(args[0]) if args else AUDIT_DEFAULT)
+    if verb == "reassign":
+        if len(args) != 2:
+            raise UsageError("`/ops reassign DOMAIN @user`: name one domain and one person")
+        domain = args[0].lower()
+        if domain not in deps.manifest.domains:
+            known = ", ".join(sorted(deps.manifest.domains))
+            raise UsageError(f"'{args[0]}' is not a domain (domains: {known})")
+        return Command("reassign", domain=domain, user=parse_user(args[1], deps))
+    raise UsageError(f"'{text.strip()[:60]}' is not an /ops command")
+
+
+def answer(deps: Deps, command: Command, user: str) -> Message:
+    views = deps.views
+    if command.name == "help":
+        return views.help()
+    if command.name == "alerts":
+        with reading(deps.engine) as session:
+            rows = [
+                (a, label(session, a))
+                for a in alerts.listing(session)
+                if a.state.value != "suppressed"
+            ]
+        return views.alert_list(rows, deps.tz)
+    if command.name == "owners":
+        with reading(deps.engine) as session:
+            rows = ownership.all_owners(session)
+        return views.owners(rows, deps.manifest)
+    if command.name == "audit":
+        with reading(deps.engine) as session:
+            events = audit.recent(session, command.count or AUDIT_DEFAULT)
+        return views.audit_list(events, deps.tz)
+    assert command.name == "reassign" and command.domain and command.user
+    return Message(text=owners.reassign_domain(deps, command.domain, command.user, by=user).text)
+
+
+def register(app: App, deps: Deps) -> None:
+    @app.command("/ops")
+    def ops(ack: Ack, command: dict[str, Any], respond: Respond) -> None:
+        try:
+            parsed = parse(command.get("text", ""), deps)
+        except UsageError as problem:
+            ack(response_type="ephemeral", **deps.views.help(str(problem)).payload())
+            return
+        if parsed.name == "help":
+            ack(response_type="ephemeral", **deps.views.help().payload())
+            return
+        ack()
+        reply = answer(deps, parsed, command["user_id"])
+        respond(response_type="ephemeral", **reply.payload())

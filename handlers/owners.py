@@ -1,0 +1,106 @@
+"""Domain ownership: `/ops reassign`, the Reassign button and its modal."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+from slack_bolt import Ack, App, Respond
+from slack_sdk import WebClient
+
+from handlers.context import Deps
+from handlers.permissions import REASSIGN_OWNER, check
+from handlers.refs import (
+    ASSIGNEE_ACTION,
+    ASSIGNEE_BLOCK,
+    ActionId,
+    BadReference,
+    CallbackId,
+    DomainRef,
+)
+from store import ownership
+from store.engine import reading, transaction
+from store.ownership import DomainOwner
+
+
+@dataclass(frozen=True)
+class Outcome:
+    done: bool
+    text: str  # what to tell the person who asked
+
+
+def reassign_domain(deps: Deps, domain: str, to: str, *, by: str) -> Outcome:
+    """Authorize, then hand `domain` to `to` (compare-and-set, audited)."""
+    if deps.manifest.person(to) is None:
+        return Outcome(False, f"<@{to}> is not in the agency manifest, so cannot own a domain.")
+    with transaction(deps.engine) as session:
+        row = session.get(DomainOwner, domain)
+        if row is None:
+            return Outcome(False, f"There is no domain '{domain}'.")
+        decision = check(REASSIGN_OWNER, by, deps.manifest, owner=row.owner)
+        if not decision.allowed:
+            return Outcome(False, decision.reason)
+        if row.owner == to:
+            return Outcome(False, f"<@{to}> already owns {domain}.")
+        before = row.owner
+        won = ownership.reassign(
+            session, domain, expected_owner=before, to=to, by=by, now=deps.clock()
+        )
+    if not won:
+        return Outcome(False, f"{domain} was reassigned by someone else just now; nothing changed.")
+    return Outcome(True, f"{domain} is now owned by <@{to}> (was <@{before}>).")
+
+
+def register(app: App, deps: Deps) -> None:
+    @app.action(ActionId.OWNER_REASSIGN)
+    def open_modal(ack: Ack, body: dict[str, Any], client: WebClient, respond: Respond) -> None:
+        ack()
+        try:
+            ref = DomainRef.decode(body["actions"][0].get("value"))
+        except BadReference:
+            respond(
+                response_type="ephemeral",
+                replace_original=False,
+                text="That button is not one of ours.",
+            )
+            return
+        with reading(deps.engine) as session:
+            row = session.get(DomainOwner, ref.domain)
+        if row is None:
+            respond(
+                response_type="ephemeral",
+                replace_original=False,
+                text=f"There is no domain '{ref.domain}'.",
+            )
+            return
+        decision = check(REASSIGN_OWNER, body["user"]["id"], deps.manifest, owner=row.owner)
+        if not decision.allowed:
+            respond(response_type="ephemeral", replace_original=False, text=decision.reason)
+            return
+        client.views_open(
+            trigger_id=body["trigger_id"],
+            view=deps.views.reassign_modal(
+                callback_id=CallbackId.OWNER_REASSIGN,
+                title="Reassign domain",
+                prompt=f"New owner of {ref.domain}",
+                metadata=ref.encode(),
+                current=row.owner,
+            ),
+        )
+
+    @app.view(CallbackId.OWNER_REASSIGN)
+    def submit(ack: Ack, body: dict[str, Any], view: dict[str, Any]) -> None:
+        try:
+            ref = DomainRef.decode(view.get("private_metadata"))
+            to = view["state"]["values"][ASSIGNEE_BLOCK][ASSIGNEE_ACTION]["selected_user"]
+        except (BadReference, KeyError, TypeError):
+            ack(response_action="errors", errors={ASSIGNEE_BLOCK: "This form is not one of ours."})
+            return
+        outcome = reassign_domain(deps, ref.domain, to, by=body["user"]["id"])
+        if not outcome.done:
+            ack(response_action="errors", errors={ASSIGNEE_BLOCK: outcome.text})
+            return
+        ack(
+            response_action="update",
+            view=deps.views.notice_modal("Domain reassigned", outcome.text),
+        )
