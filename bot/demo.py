@@ -2,22 +2,31 @@
 
 from __future__ import annotations
 
+import json
 import tempfile
 from contextlib import ExitStack
 from datetime import date, timedelta
 from pathlib import Path
+from typing import Any
 
 from rich.console import Console
 from rich.panel import Panel
 from rich.table import Table
+from slack_sdk import WebClient
+from slack_sdk.web import SlackResponse
 
 from agents.pacing import evaluate
+from bot import views
 from bot.agent_runs import run_agents
-from bot.console_views import alerts_table, pacing_table
+from bot.console_views import alerts_table, audit_table, pacing_table
+from bot.outbox import Outbox, OutboxPolicy
 from bot.runtime import Runtime
 from bot.sample_agency import SCENARIOS, write_sample
 from bot.settings import REPO_MANIFESTS
-from store import alerts
+from handlers.alerts import acknowledge
+from handlers.context import Deps
+from handlers.owners import reassign_domain
+from store import alerts, audit
 from store.csv_import import import_dir
 from store.engine import reading
 
@@ -74,6 +83,80 @@ def run_demo(console: Console, *, directory: Path | None, as_of: date | None) ->
         table = alerts_table(stored, rt.manifest.tz)
         table.title = "   Stored alerts (suppressed ones are kept, with their reason)"
         console.print(table)
+        show_slack(console, rt)
+        with reading(rt.engine) as session:
+            events = audit.recent(session, 6)
+        table = audit_table(events, rt.manifest.tz)
+        table.title = "5. Audit log: every change, in the same transaction as the change"
+        console.print(table)
         console.print(
             f"Database: {database}" if keep else "Database: (temporary; use --dir to keep it)"
         )
+
+
+class RecordingClient(WebClient):
+    """The Web API for the offline demo: records each call and answers as Slack would."""
+
+    def __init__(self) -> None:
+        super().__init__(token="xoxb-demo")
+        self.calls: list[tuple[str, dict[str, Any]]] = []
+
+    def api_call(self, api_method: str, **kwargs: Any) -> SlackResponse:  # type: ignore[override]
+        args = {
+            **(kwargs.get("params") or {}),
+            **(kwargs.get("data") or {}),
+            **(kwargs.get("json") or {}),
+        }
+        self.calls.append((api_method, args))
+        ts = f"1700000000.{len(self.calls):06d}"
+        return SlackResponse(
+            client=self,
+            http_verb="POST",
+            api_url=api_method,
+            req_args={},
+            data={"ok": True, "ts": args.get("ts", ts), "channel": args.get("channel")},
+            headers={},
+            status_code=200,
+        )
+
+
+def _described(args: dict[str, Any]) -> str:
+    blocks = args.get("blocks") or []
+    if isinstance(blocks, str):
+        blocks = json.loads(blocks)
+    buttons = [e["text"]["text"] for b in blocks if b["type"] == "actions" for e in b["elements"]]
+    notes = [e["text"] for b in blocks if b["type"] == "context" for e in b["elements"]]
+    shown = " ".join(f"[{name}]" for name in buttons) if buttons else "(no buttons)"
+    return f"{args['text']} {shown}" + (f" / {notes[0]}" if notes else "")
+
+
+def show_slack(console: Console, rt: Runtime) -> None:
+    """Deliver the outbox to a recorder, then click Acknowledge as three different people."""
+    client = RecordingClient()
+    # The recorder is not Slack: no need to pace one message a second per channel.
+    unpaced = OutboxPolicy(channel_interval=timedelta(0))
+    outbox = Outbox(
+        rt.engine, client, clock=rt.now, alerts_channel=rt.manifest.channels.alerts, policy=unpaced
+    )
+    deps = Deps(engine=rt.engine, manifest=rt.manifest, clock=rt.now, views=views)
+
+    def say(line: str) -> None:
+        console.print(line, highlight=False, markup=False)
+
+    say("4. Slack, offline: the outbox delivers to an in-process recorder instead of Slack")
+    outbox.drain()
+    for method, args in client.calls:
+        say(f"   {method} {args['channel']}: {_described(args)}")
+    with reading(rt.engine) as session:
+        first = alerts.listing(session)[0]
+    people = [("a stranger", "U0NOBODY"), ("Ana, the owner", "U0AM"), ("Leo, her lead", "U0LEAD")]
+    for who, user in people:
+        reply = acknowledge(deps, first.id, user)  # type: ignore[arg-type]
+        say(f"   {who} clicks Acknowledge on alert #{first.id}: {reply.text}")
+    client.calls.clear()
+    outbox.drain()
+    for method, args in client.calls:
+        say(f"   {method} {args['channel']}, re-rendered from the database: {_described(args)}")
+    for who, user in [("Leo", "U0LEAD"), ("Maya, an admin", "U0ADMIN")]:
+        outcome = reassign_domain(deps, "ad_performance", "U0LEAD", by=user)
+        say(f"   {who}: /ops reassign ad_performance @Leo -> {outcome.text}")
