@@ -79,8 +79,13 @@ def enqueue(
         "created_at": now,
     }
     dialect = postgresql if session.get_bind().dialect.name == "postgresql" else sqlite
-    statement = dialect.insert(OutboxMessage).values(values).on_conflict_do_nothing()
-    return session.execute(statement).rowcount == 1  # type: ignore[attr-defined]
+    statement = (
+        dialect.insert(OutboxMessage)
+        .values(values)
+        .on_conflict_do_nothing()
+        .returning(OutboxMessage.id)  # rowcount is not reliable here on psycopg
+    )
+    return session.execute(statement).scalar() is not None
 
 
 def by_key(session: Session, key: str) -> OutboxMessage | None:
