@@ -37,7 +37,8 @@ app.add_typer(agents_app, name="agents")
 
 # Piped output gets a wide fallback instead of rich's 80 columns: tables stay readable.
 out = Console(width=shutil.get_terminal_size((150, 40)).columns)
-err = Console(stderr=True)
+# Problems are one per line, however long: tools and people grep them.
+err = Console(stderr=True, soft_wrap=True)
 
 DateOption = Annotated[
     str | None, typer.Option("--date", help="As-of date YYYY-MM-DD (default: today, agency time).")
@@ -233,7 +234,15 @@ def demo(
     """Build a sample agency in a fresh SQLite database and show what Switchboard does."""
     from bot.demo import run_demo
 
-    run_demo(out, directory=directory, as_of=date.fromisoformat(as_of) if as_of else None)
+    day = None
+    if as_of is not None:
+        try:
+            day = date.fromisoformat(as_of)
+        except ValueError:
+            raise typer.BadParameter(
+                f"'{as_of}' is not a date in YYYY-MM-DD form", param_hint="--date"
+            ) from None
+    run_demo(out, directory=directory, as_of=day)
 
 
 def main() -> None:

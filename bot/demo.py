@@ -57,7 +57,7 @@ def run_demo(console: Console, *, directory: Path | None, as_of: date | None) ->
         )
         report = import_dir(rt.engine, data_dir, rt.manifest.tz)
         imported = Table(
-            title="1. CSV import (one transaction, upserts by key)", title_justify="left"
+            title="1. CSV import", title_justify="left", caption="one transaction, upserts by key"
         )
         imported.add_column("file")
         imported.add_column("rows", justify="right")

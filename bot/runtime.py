@@ -29,7 +29,7 @@ class Runtime:
 
     @cached_property
     def settings(self) -> Settings:
-        return load_settings(database_url=self.db_url, manifest=self.manifest_override)
+        return load_settings(database_url=self.db_url, switchboard_manifest=self.manifest_override)
 
     @cached_property
     def manifest(self) -> AgencyManifest:

@@ -5,7 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Literal
 
-from pydantic import AliasChoices, Field, SecretStr, ValidationError
+from pydantic import SecretStr, ValidationError
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 REPO_MANIFESTS = Path(__file__).resolve().parent.parent / "manifests"
@@ -16,54 +16,34 @@ class SettingsError(Exception):
 
 
 class Settings(BaseSettings):
-    model_config = SettingsConfigDict(
-        env_file=".env", env_file_encoding="utf-8", extra="ignore", populate_by_name=True
-    )
+    # Field names are the variable names (matched case-insensitively): nothing else in the
+    # environment is read, and code builds Settings(database_url=...) by the same names.
+    model_config = SettingsConfigDict(env_file=".env", env_file_encoding="utf-8", extra="ignore")
 
-    database_url: str = Field(
-        "sqlite:///switchboard.db", validation_alias=AliasChoices("DATABASE_URL")
-    )
-    manifest: Path = Field(
-        Path("manifests/agency.example.yaml"), validation_alias=AliasChoices("SWITCHBOARD_MANIFEST")
-    )
-    slack_bot_token: SecretStr | None = Field(
-        None, validation_alias=AliasChoices("SLACK_BOT_TOKEN")
-    )
-    slack_app_token: SecretStr | None = Field(
-        None, validation_alias=AliasChoices("SLACK_APP_TOKEN")
-    )
-    slack_signing_secret: SecretStr | None = Field(
-        None, validation_alias=AliasChoices("SLACK_SIGNING_SECRET")
-    )
-    slack_api_url: str = Field(
-        "https://slack.com/api/", validation_alias=AliasChoices("SLACK_API_URL")
-    )
-    anthropic_api_key: SecretStr | None = Field(
-        None, validation_alias=AliasChoices("ANTHROPIC_API_KEY")
-    )
-    anthropic_base_url: str | None = Field(
-        None, validation_alias=AliasChoices("ANTHROPIC_BASE_URL")
-    )
-    model: str = Field("claude-sonnet-4-5", validation_alias=AliasChoices("SWITCHBOARD_MODEL"))
-    email_backend: Literal["smtp", "file"] = Field(
-        "file", validation_alias=AliasChoices("EMAIL_BACKEND")
-    )
-    smtp_url: str | None = Field(None, validation_alias=AliasChoices("SMTP_URL"))
-    email_from: str | None = Field(None, validation_alias=AliasChoices("EMAIL_FROM"))
-    email_file_dir: Path = Field(
-        Path("outbox-mail"), validation_alias=AliasChoices("EMAIL_FILE_DIR")
-    )
+    database_url: str = "sqlite:///switchboard.db"
+    switchboard_manifest: Path = Path("manifests/agency.example.yaml")
+    slack_bot_token: SecretStr | None = None
+    slack_app_token: SecretStr | None = None
+    slack_signing_secret: SecretStr | None = None
+    slack_api_url: str = "https://slack.com/api/"
+    anthropic_api_key: SecretStr | None = None
+    anthropic_base_url: str | None = None
+    switchboard_model: str = "claude-sonnet-4-5"
+    email_backend: Literal["smtp", "file"] = "file"
+    smtp_url: str | None = None
+    email_from: str | None = None
+    email_file_dir: Path = Path("outbox-mail")
 
     @property
     def manifest_path(self) -> Path:
         """The manifest; the default one is found beside the code when run from elsewhere."""
-        if self.manifest.exists() or self.manifest.is_absolute():
-            return self.manifest
-        bundled = REPO_MANIFESTS / self.manifest.name
+        if self.switchboard_manifest.exists() or self.switchboard_manifest.is_absolute():
+            return self.switchboard_manifest
+        bundled = REPO_MANIFESTS / self.switchboard_manifest.name
         return (
             bundled
-            if self.manifest.parent == Path("manifests") and bundled.exists()
-            else self.manifest
+            if self.switchboard_manifest.parent == Path("manifests") and bundled.exists()
+            else self.switchboard_manifest
         )
 
     def require_slack(self) -> None:
@@ -84,12 +64,6 @@ class Settings(BaseSettings):
             )
 
 
-_FIELD_ENV = {
-    name: field.validation_alias.choices[0]  # type: ignore[union-attr]
-    for name, field in Settings.model_fields.items()
-}
-
-
 def load_settings(**overrides: object) -> Settings:
     """Settings from the environment; overrides (CLI flags) win. Raises SettingsError."""
     try:
@@ -97,7 +71,7 @@ def load_settings(**overrides: object) -> Settings:
     except ValidationError as error:
         first = error.errors()[0]
         field = str(first["loc"][0]) if first["loc"] else ""
-        variable = _FIELD_ENV.get(field, field.upper())
+        variable = field.upper()
         message = first["msg"].removeprefix("Value error, ")
         # Never echo the offending value: it may be a secret.
         raise SettingsError(f"{variable}: {message}") from None

@@ -38,8 +38,9 @@ class ManifestError(Exception):
 
     def __init__(self, source: str, problems: list[str]) -> None:
         self.source = source
-        self.problems = problems
-        super().__init__(f"{source}: " + "; ".join(problems))
+        # One problem, one line: a value quoted in a problem may hold line breaks.
+        self.problems = [p.replace("\r", "\\r").replace("\n", "\\n") for p in problems]
+        super().__init__(f"{source}: " + "; ".join(self.problems))
 
 
 def parse_duration(text: str) -> timedelta:

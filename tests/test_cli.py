@@ -1,0 +1,357 @@
+"""The `switchboard` command line through typer's CliRunner, and once as the installed script."""
+
+from __future__ import annotations
+
+import copy
+import os
+import shutil
+import subprocess
+import sys
+from datetime import UTC, date, datetime
+from pathlib import Path
+from typing import Any
+from zoneinfo import ZoneInfo
+
+import pytest
+import yaml
+from sqlalchemy import Engine, func, inspect, select
+from typer.testing import CliRunner, Result
+
+from bot.cli import app
+from bot.sample_agency import ACCOUNTS as SAMPLE_ACCOUNTS
+from bot.sample_agency import CLIENTS as SAMPLE_CLIENTS
+from bot.sample_agency import write_sample
+from store.csv_import import import_dir
+from store.engine import create, reading
+from store.source_data import Client, InboundEmail, SpendDay
+from tests.conftest import EXAMPLE_MANIFEST, sqlite_store
+from tests.test_import import VALID, VALID_COUNTS, write_dir
+from tests.test_settings import VARIABLES
+
+BASE_MANIFEST: dict[str, Any] = yaml.safe_load(EXAMPLE_MANIFEST.read_text())
+
+
+@pytest.fixture(autouse=True)
+def clean_environment(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
+    """No variable from the developer's shell, no .env, and a working directory of our own."""
+    for name in VARIABLES:
+        monkeypatch.delenv(name, raising=False)
+    monkeypatch.setenv("COLUMNS", "80")
+    monkeypatch.chdir(tmp_path)
+
+
+@pytest.fixture
+def db(sqlite_template: Path, tmp_path: Path) -> str:
+    """The URL of a migrated SQLite store (a copy of the session's template)."""
+    url, engine = sqlite_store(sqlite_template, tmp_path)
+    engine.dispose()
+    return url
+
+
+def invoke(*args: str) -> Result:
+    return CliRunner().invoke(app, list(args), catch_exceptions=False)
+
+
+def opened(url: str) -> Engine:
+    return create(url)
+
+
+def count(url: str, model: type) -> int:
+    engine = opened(url)
+    try:
+        with reading(engine) as session:
+            return session.scalar(select(func.count()).select_from(model)) or 0
+    finally:
+        engine.dispose()
+
+
+def manifest_file(path: Path, change: Any = None) -> Path:
+    data = copy.deepcopy(BASE_MANIFEST)
+    if change is not None:
+        change(data)
+    path.write_text(yaml.safe_dump(data))
+    return path
+
+
+def one_line(text: str) -> str:
+    return " ".join(text.split())
+
+
+# --- help and import -----------------------------------------------------------------------------
+
+
+def test_help_lists_the_commands() -> None:
+    result = invoke("--help")
+    assert result.exit_code == 0
+    for command in ("import", "db", "demo"):
+        assert command in result.stdout
+    assert "--db" in result.stdout and "--manifest" in result.stdout
+
+
+def test_no_arguments_shows_help_and_fails() -> None:
+    result = CliRunner().invoke(app, [])
+    assert result.exit_code == 2
+    assert "Usage" in result.output
+
+
+def test_import_prints_the_counts_and_writes_the_rows(db: str, tmp_path: Path) -> None:
+    data = write_dir(tmp_path / "data", VALID)
+    result = invoke("--db", db, "import", str(data))
+    assert result.exit_code == 0, result.output
+    assert result.stdout.splitlines() == [f"{name}: {n} rows" for name, n in VALID_COUNTS.items()]
+    assert result.stderr == ""
+    assert count(db, Client) == 2
+    assert count(db, SpendDay) == 3
+
+
+def test_import_twice_changes_nothing(db: str, tmp_path: Path) -> None:
+    data = write_dir(tmp_path / "data", VALID)
+    assert invoke("--db", db, "import", str(data)).exit_code == 0
+    assert invoke("--db", db, "import", str(data)).exit_code == 0
+    assert (count(db, Client), count(db, SpendDay)) == (2, 3)
+
+
+def test_import_names_files_it_ignores(db: str, tmp_path: Path) -> None:
+    data = write_dir(tmp_path / "data", {"clients.csv": VALID["clients.csv"], "leads.csv": "x\n"})
+    result = invoke("--db", db, "import", str(data))
+    assert result.exit_code == 0
+    assert result.stdout.splitlines() == ["clients.csv: 2 rows"]
+    assert result.stderr.splitlines() == ["ignored leads.csv: not an import file"]
+
+
+def test_import_failure_exits_2_with_every_problem_on_stderr(db: str, tmp_path: Path) -> None:
+    files = dict(VALID)
+    files["clients.csv"] = VALID["clients.csv"] + "C3,Cedar,dormant,,,\n"
+    files["spend.csv"] = VALID["spend.csv"] + "A1,2026-02-30,1.00,\nA9,2026-03-01,-2,\n"
+    data = write_dir(tmp_path / "data", files)
+    result = invoke("--db", db, "import", str(data))
+    assert result.exit_code == 2
+    assert result.stdout == ""
+    assert result.stderr.splitlines() == [
+        "clients.csv:4: status: must be one of 'active', 'onboarding', 'offboarding' or"
+        " 'churned' (got 'dormant')",
+        "spend.csv:5: date: '2026-02-30' is not a real date (day is out of range for month)",
+        "spend.csv:6: spend: -2 is negative",
+        "3 problem(s); nothing was imported.",
+    ]
+    assert count(db, Client) == 0
+
+
+def test_import_of_a_missing_directory_exits_2(db: str, tmp_path: Path) -> None:
+    result = invoke("--db", db, "import", str(tmp_path / "nowhere"))
+    assert result.exit_code == 2
+    assert result.stderr.splitlines()[0] == f"{tmp_path / 'nowhere'}:0: directory: not a directory"
+
+
+# --- --db, --manifest and the environment --------------------------------------------------------
+
+
+def test_db_option_overrides_database_url(
+    db: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from_env = tmp_path / "from-env.db"
+    monkeypatch.setenv("DATABASE_URL", f"sqlite:///{from_env}")
+    data = write_dir(tmp_path / "data", {"clients.csv": VALID["clients.csv"]})
+    assert invoke("--db", db, "import", str(data)).exit_code == 0
+    assert count(db, Client) == 2
+    assert not from_env.exists()
+    # Without the option the environment is used.
+    assert invoke("import", str(data)).exit_code == 0
+    assert count(f"sqlite:///{from_env}", Client) == 2
+
+
+def test_the_default_database_is_in_the_working_directory(tmp_path: Path) -> None:
+    data = write_dir(tmp_path / "data", {"clients.csv": VALID["clients.csv"]})
+    assert invoke("import", str(data)).exit_code == 0
+    assert count(f"sqlite:///{tmp_path / 'switchboard.db'}", Client) == 2
+
+
+def test_manifest_option_overrides_switchboard_manifest(
+    db: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The manifest's time zone decides what a received_at without an offset means."""
+    broken = manifest_file(tmp_path / "broken.yaml", lambda m: m.update(timezone="Nowhere"))
+    tokyo = manifest_file(tmp_path / "tokyo.yaml", lambda m: m.update(timezone="Asia/Tokyo"))
+    monkeypatch.setenv("SWITCHBOARD_MANIFEST", str(broken))
+    data = write_dir(
+        tmp_path / "data", {"clients.csv": VALID["clients.csv"], "inbox.csv": VALID["inbox.csv"]}
+    )
+    assert invoke("--db", db, "import", str(data)).exit_code == 2  # the environment's, broken
+    result = invoke("--db", db, "--manifest", str(tokyo), "import", str(data))
+    assert result.exit_code == 0, result.output
+    engine = opened(db)
+    with reading(engine) as session:
+        [received] = session.scalars(select(InboundEmail.received_at)).all()
+    engine.dispose()
+    local = datetime(2026, 3, 15, 16, 5, tzinfo=ZoneInfo("Asia/Tokyo"))
+    assert received == local.astimezone(UTC)
+
+
+def test_a_broken_manifest_exits_2_naming_the_key_path(db: str, tmp_path: Path) -> None:
+    broken = manifest_file(
+        tmp_path / "agency.yaml",
+        lambda m: (
+            m["agents"]["drafting"].update(autonomy="yolo"),
+            m["domains"]["ad_performance"].update(owner="U0AM"),
+        ),
+    )
+    data = write_dir(tmp_path / "data", {"clients.csv": VALID["clients.csv"]})
+    result = invoke("--db", db, "--manifest", str(broken), "import", str(data))
+    assert result.exit_code == 2
+    assert result.stdout == ""
+    assert one_line(result.stderr) == (
+        f"{broken}: agents.drafting.autonomy: must be one of 'shadow', 'supervised',"
+        " 'autonomous' or 'paused' (got 'yolo')"
+    )
+    assert count(db, Client) == 0
+
+
+def test_each_manifest_problem_is_one_line_of_stderr(db: str, tmp_path: Path) -> None:
+    broken = manifest_file(
+        tmp_path / "agency.yaml",
+        lambda m: (
+            m["agents"]["drafting"].update(autonomy="yolo"),
+            m.update(timezone="Mars/Olympus_Mons"),
+        ),
+    )
+    result = invoke("--db", db, "--manifest", str(broken), "db", "upgrade")
+    assert result.exit_code == 2
+    assert result.stderr.splitlines() == [
+        f"{broken}: timezone: 'Mars/Olympus_Mons' is not an IANA time zone such as"
+        " America/New_York",
+        f"{broken}: agents.drafting.autonomy: must be one of 'shadow', 'supervised',"
+        " 'autonomous' or 'paused' (got 'yolo')",
+    ]
+
+
+def test_a_missing_manifest_exits_2(db: str, tmp_path: Path) -> None:
+    result = invoke("--db", db, "--manifest", str(tmp_path / "none.yaml"), "db", "upgrade")
+    assert result.exit_code == 2
+    assert one_line(result.stderr) == f"{tmp_path / 'none.yaml'}: file not found"
+
+
+def test_an_invalid_setting_exits_2_naming_the_variable(
+    db: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("SLACK_BOT_TOKEN", "xoxb-TOPSECRET")
+    monkeypatch.setenv("EMAIL_BACKEND", "pigeon")
+    result = invoke("--db", db, "db", "upgrade")
+    assert result.exit_code == 2
+    assert result.stderr.startswith("EMAIL_BACKEND: ")
+    assert len(result.stderr.strip().splitlines()) == 1
+    assert "TOPSECRET" not in result.output
+
+
+# --- db upgrade ----------------------------------------------------------------------------------
+
+
+def test_db_upgrade_creates_a_fresh_sqlite_database(tmp_path: Path) -> None:
+    path = tmp_path / "fresh" / "switchboard.db"
+    path.parent.mkdir()
+    url = f"sqlite:///{path}"
+    result = invoke("--db", url, "db", "upgrade")
+    assert result.exit_code == 0, result.output
+    assert result.stdout.strip() == "database is up to date"
+    engine = opened(url)
+    tables = set(inspect(engine).get_table_names())
+    engine.dispose()
+    assert {"alembic_version", "client", "ad_account", "spend_day", "alert"} <= tables
+    again = invoke("--db", url, "db", "upgrade")
+    assert (again.exit_code, again.stdout.strip()) == (0, "database is up to date")
+
+
+# --- demo ----------------------------------------------------------------------------------------
+
+
+def run_demo(directory: Path, as_of: str) -> Result:
+    result = invoke("demo", "--date", as_of, "--dir", str(directory))
+    assert result.exit_code == 0, result.output
+    return result
+
+
+def test_demo_runs_end_to_end(tmp_path: Path) -> None:
+    directory = tmp_path / "demo"
+    result = run_demo(directory, "2026-03-16")
+    text = one_line(result.stdout)
+    assert "Northwind Growth" in text
+    assert "2026-03-16" in text and "2026-03-15" in text  # as of, and data through
+    for name in ("clients.csv", "ad_accounts.csv", "spend.csv"):
+        assert name in text
+    assert f"clients.csv │ {len(SAMPLE_CLIENTS)} │" in text
+    assert f"ad_accounts.csv │ {len(SAMPLE_ACCOUNTS)} │" in text
+    database = directory / "switchboard.db"
+    assert database.is_file()
+    assert str(database) in text
+    url = f"sqlite:///{database}"
+    assert count(url, Client) == len(SAMPLE_CLIENTS)
+    assert count(url, SpendDay) > 0
+
+
+def test_demo_twice_in_one_directory_starts_fresh(tmp_path: Path) -> None:
+    directory = tmp_path / "demo"
+    run_demo(directory, "2026-03-16")
+    run_demo(directory, "2026-03-10")
+    engine = opened(f"sqlite:///{directory / 'switchboard.db'}")
+    with reading(engine) as session:
+        last = session.scalar(select(func.max(SpendDay.day)).where(SpendDay.account_id == "A02"))
+    engine.dispose()
+    assert last == date(2026, 3, 9)
+
+
+@pytest.mark.parametrize("as_of", ["2026-04-01", "2028-02-29"])
+def test_demo_on_the_first_of_a_month_and_a_leap_day(tmp_path: Path, as_of: str) -> None:
+    result = run_demo(tmp_path / "demo", as_of)
+    assert as_of in one_line(result.stdout)
+    assert count(f"sqlite:///{tmp_path / 'demo' / 'switchboard.db'}", Client) == 12
+
+
+@pytest.mark.parametrize(
+    "as_of",
+    [
+        date(2026, 3, 1),
+        date(2026, 3, 2),  # one data day: the mid-month budget change would fall on day 1
+        date(2026, 3, 3),  # two data days: the "dark" account has spend on none of them
+        date(2026, 3, 4),
+        date(2026, 3, 5),
+        date(2028, 2, 29),
+        date(2028, 3, 1),
+        date(2026, 12, 31),
+        date(2027, 1, 1),
+    ],
+)
+def test_the_sample_agency_imports_on_the_first_days_of_a_month(
+    sqlite_template: Path, tmp_path: Path, as_of: date
+) -> None:
+    _, engine = sqlite_store(sqlite_template, tmp_path)
+    write_sample(tmp_path / "data", as_of)
+    report = import_dir(engine, tmp_path / "data", ZoneInfo("America/New_York"))
+    engine.dispose()
+    assert report.rows["clients.csv"] == len(SAMPLE_CLIENTS)
+    assert report.rows["spend.csv"] > 0
+
+
+# --- the installed console script ----------------------------------------------------------------
+
+
+def test_the_installed_script_fails_an_import_with_exit_2(db: str, tmp_path: Path) -> None:
+    script = shutil.which("switchboard") or str(Path(sys.executable).parent / "switchboard")
+    files = dict(VALID)
+    files["spend.csv"] = VALID["spend.csv"] + "A1,2026-03-03,12.345,\n"
+    data = write_dir(tmp_path / "data", files)
+    env = {k: v for k, v in os.environ.items() if k not in VARIABLES}
+    failed = subprocess.run(
+        [script, "--db", db, "import", str(data)],
+        capture_output=True,
+        text=True,
+        env=env,
+        cwd=tmp_path,
+        timeout=60,
+        check=False,
+    )
+    assert failed.returncode == 2
+    assert failed.stdout == ""
+    assert failed.stderr.splitlines() == [
+        "spend.csv:5: spend: 12.345 has more than 2 decimal places",
+        "1 problem(s); nothing was imported.",
+    ]
+    assert count(db, Client) == 0

@@ -1,0 +1,178 @@
+"""Hypothesis against the CSV import: only ImportFailed ever escapes, and it writes nothing."""
+
+from __future__ import annotations
+
+import csv
+import io
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+from sqlalchemy import Engine, select
+from sqlmodel import Session
+
+from store.csv_import import FILE_NAMES, FILES, ImportFailed, import_files
+from store.engine import transaction
+from store.schema import metadata
+from tests.conftest import sqlite_store
+from tests.test_import import ACCOUNTS, CLIENTS, NEW_YORK, run
+
+FUZZ = settings(
+    max_examples=100,
+    deadline=None,
+    suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow],
+)
+
+# Plausible and borderline values per column; any column may also get arbitrary text.
+SAMPLES: dict[str, list[str]] = {
+    "client_id": ["C1", "C2", "C9", "c 1", "C" * 65],
+    "account_id": ["A1", "A2", "A9", "A/1", ""],
+    "name": ["Acme", "", " ", "N" * 201],
+    "status": ["active", "churned", "open", "done", "on_hold", "ACTIVE", "paused"],
+    "platform": ["google_ads", "meta_ads", "tiktok"],
+    "currency": ["USD", "usd", "EURO"],
+    "timezone": ["UTC", "America/New_York", "Mars/Base", "zone.tab", "/etc/passwd", "America"],
+    "month": ["2026-03", "2026-13", "0000-01", "2026-3", "9999-12"],
+    "amount": ["0", "3100.00", "-1", "1.005", "999999999999.99", "1000000000000", "1e3", "-0"],
+    "spend": ["0", "0.00", "12.5", "-0.01", "1,000", " 7 ", "NaN", "Infinity", "00012.10"],
+    "leads": ["0", "3", "-1", "10000001", "1.5", "1_000", "99999999999999999999"],
+    "date": ["2026-03-01", "2026-02-30", "0001-01-01", "9999-12-31", "2026-3-1", "20260301"],
+    "effective_from": ["2026-03-01", "2026-03-16", "2026-04-01", ""],
+    "starts": ["2026-03-01", "2026-03-10", ""],
+    "ends": ["2026-03-09", "2026-03-31", ""],
+    "offboarding_date": ["2026-04-01", "", "tomorrow"],
+    "due_date": ["2026-03-25", "2026-02-29", "2028-02-29"],
+    "owner_slack_id": ["U0AM", "u0am", "W123", "U" + "A" * 40],
+    "email": ["ops@acme.example", "nope", "a" * 400 + "@x.example", ""],
+    "from_email": ["ops@acme.example", "a@b", "<a@b.example>"],
+    "received_at": [
+        "2026-03-15T16:05:00",
+        "2026-03-15T16:05:00Z",
+        "2026-03-15 16:05",
+        "0001-01-01T00:00:00",
+        "0001-01-01T00:00:00+14:00",
+        "9999-12-31T23:59:59-12:00",
+        "2026-03-08T02:30:00",  # does not exist in New York (spring forward)
+    ],
+    "message_id": ["<m1@acme.example>", "m2", "M" * 201],
+    "project_id": ["P1", "P2", "P 3"],
+    "source": ["accelo", "asana", ""],
+    "reason": ["paused", "holiday", "R" * 201],
+    "subject": ["Report", "", "S" * 501],
+    "body": ["Hi,\nthere", "", '"quoted", with commas'],
+}
+# Any text, with the characters that trouble CSV and databases drawn more often.
+ODD_TEXT = st.text(
+    st.one_of(st.sampled_from(',"\n\r\x00 \ufeff'), st.characters(codec="utf-8")), max_size=24
+)
+
+
+CELLS = {column: st.one_of(st.sampled_from(values), ODD_TEXT) for column, values in SAMPLES.items()}
+
+
+def cell(column: str) -> st.SearchStrategy[str]:
+    return CELLS.get(column, ODD_TEXT)
+
+
+@st.composite
+def csv_file(draw: st.DrawFn, columns: list[str]) -> bytes:
+    """A header that is some permutation of the file's columns (maybe with a stranger or a
+    repeat), then rows of plausible or random cells, sometimes of the wrong length."""
+    header = draw(st.permutations(columns))[: draw(st.integers(1, len(columns)))]
+    if draw(st.booleans()):
+        extra = draw(st.one_of(st.sampled_from(columns), st.sampled_from(["colour", ""]), ODD_TEXT))
+        header.insert(draw(st.integers(0, len(header))), extra)
+    rows = []
+    for _ in range(draw(st.integers(0, 4))):
+        row = [draw(cell(column)) for column in header]
+        if draw(st.integers(0, 9)) == 0:
+            row = row[:-1] if draw(st.booleans()) else [*row, "surplus"]
+        rows.append(row)
+    buffer = io.StringIO()
+    terminator = draw(st.sampled_from(["\n", "\r\n"]))
+    writer = csv.writer(buffer, lineterminator=terminator)
+    writer.writerow(header)
+    writer.writerows(rows)
+    data = buffer.getvalue().encode()
+    return (b"\xef\xbb\xbf" + data) if draw(st.booleans()) else data
+
+
+def import_file_sets() -> st.SearchStrategy[dict[str, bytes]]:
+    return st.fixed_dictionaries(
+        {},
+        optional={spec.name: csv_file(spec.columns) for spec in FILES},
+    ).filter(bool)
+
+
+def rows_of(session: Session) -> dict[str, list[tuple[Any, ...]]]:
+    return {
+        table.name: sorted((tuple(row) for row in session.execute(select(table))), key=repr)
+        for table in metadata.sorted_tables
+    }
+
+
+@pytest.fixture
+def store(sqlite_template: Path, tmp_path: Path) -> Iterator[Engine]:
+    """One SQLite store for all of a test's examples: each example rolls back what it wrote."""
+    _, engine = sqlite_store(sqlite_template, tmp_path)
+    run(engine, {"clients.csv": CLIENTS, "ad_accounts.csv": ACCOUNTS})
+    yield engine
+    engine.dispose()
+
+
+def check_import(engine: Engine, files: dict[str, bytes]) -> None:
+    with transaction(engine) as session:
+        before = rows_of(session)
+        try:
+            counts = import_files(session, files, NEW_YORK)
+        except ImportFailed as failure:
+            assert failure.problems
+            for problem in failure.problems:
+                assert problem.file in files
+                assert problem.line >= 1
+                assert problem.column and problem.message
+                shown = str(problem)
+                assert shown.startswith(f"{problem.file}:{problem.line}: ")
+                assert "\n" not in shown and "\r" not in shown, "one problem, one line"
+            # Nothing reached the caller's transaction, let alone the database.
+            assert rows_of(session) == before
+        else:
+            assert set(counts) == set(files)
+        finally:
+            session.rollback()  # every example starts from the same store
+        assert rows_of(session) == before
+
+
+@FUZZ
+@given(files=import_file_sets())
+def test_random_rows_raise_nothing_but_import_failed(
+    store: Engine, files: dict[str, bytes]
+) -> None:
+    check_import(store, files)
+
+
+@pytest.mark.parametrize("name", FILE_NAMES)
+@settings(FUZZ, max_examples=25)
+@given(data=st.binary(max_size=200))
+def test_random_bytes_raise_nothing_but_import_failed(
+    store: Engine, name: str, data: bytes
+) -> None:
+    check_import(store, {name: data})
+
+
+@pytest.mark.parametrize("name", FILE_NAMES)
+@settings(FUZZ, max_examples=25)
+@given(body=st.binary(max_size=200))
+def test_random_bytes_after_a_valid_header(store: Engine, name: str, body: bytes) -> None:
+    columns = next(spec.columns for spec in FILES if spec.name == name)
+    check_import(store, {name: ",".join(columns).encode() + b"\n" + body})
+
+
+@FUZZ
+@given(text=st.text(st.characters(codec="utf-8"), max_size=200))
+def test_random_text_as_inbox(store: Engine, text: str) -> None:
+    header = "message_id,client_id,from_email,subject,body,received_at\n"
+    check_import(store, {"inbox.csv": (header + text).encode()})
