@@ -168,6 +168,8 @@ def serve(
             log.info("serving HTTP on %s:%s (POST %s, GET /healthz)", host, port, EVENTS_PATH)
             server.run()
     except KeyboardInterrupt:
-        log.info("shutting down")
+        pass  # waitress catches it itself; Socket Mode does not
     finally:
+        log.info("shutting down: letting the scheduler finish its jobs")
         scheduler.stop()
+        log.info("stopped")

@@ -1,0 +1,5 @@
+"""`python -m bot` is `switchboard`."""
+
+from bot.cli import main
+
+main()
