@@ -10,15 +10,9 @@ from slack_sdk import WebClient
 
 from handlers.alert_posts import refresh
 from handlers.context import Deps
+from handlers.interaction import clicked, picked_person, refuse_in_modal, tell
 from handlers.permissions import ACK_ALERT, REASSIGN_ALERT, check
-from handlers.refs import (
-    ASSIGNEE_ACTION,
-    ASSIGNEE_BLOCK,
-    ActionId,
-    AlertRef,
-    BadReference,
-    CallbackId,
-)
+from handlers.refs import ActionId, AlertRef, CallbackId
 from store import alerts
 from store.alerts import Alert, AlertState
 from store.engine import reading, transaction
@@ -103,35 +97,25 @@ def reassign(deps: Deps, alert_id: int, to: str, user: str) -> Reply:
 
 
 def register(app: App, deps: Deps) -> None:
-    def ephemeral(respond: Respond, text: str) -> None:
-        respond(response_type="ephemeral", replace_original=False, text=text)
-
     @app.action(ActionId.ALERT_ACK)
     def on_ack(ack: Ack, body: dict[str, Any], respond: Respond) -> None:
         ack()
-        try:
-            ref = AlertRef.decode(body["actions"][0].get("value"))
-        except BadReference:
-            ephemeral(respond, "That button is not one of ours.")
-            return
-        ephemeral(respond, acknowledge(deps, ref.alert_id, body["user"]["id"]).text)
+        if ref := clicked(body, AlertRef, respond):
+            tell(respond, acknowledge(deps, ref.alert_id, body["user"]["id"]).text)
 
     @app.action(ActionId.ALERT_REASSIGN)
     def on_reassign(ack: Ack, body: dict[str, Any], respond: Respond, client: WebClient) -> None:
         ack()
-        try:
-            ref = AlertRef.decode(body["actions"][0].get("value"))
-        except BadReference:
-            ephemeral(respond, "That button is not one of ours.")
+        if not (ref := clicked(body, AlertRef, respond)):
             return
         with reading(deps.engine) as session:
             alert = session.get(Alert, ref.alert_id)
         if alert is None:
-            ephemeral(respond, "That alert no longer exists.")
+            tell(respond, "That alert no longer exists.")
             return
         decision = check(REASSIGN_ALERT, body["user"]["id"], deps.manifest, assignee=alert.assignee)
         if not decision.allowed:
-            ephemeral(respond, decision.reason)
+            tell(respond, decision.reason)
             return
         client.views_open(
             trigger_id=body["trigger_id"],
@@ -146,14 +130,11 @@ def register(app: App, deps: Deps) -> None:
 
     @app.view(CallbackId.ALERT_REASSIGN)
     def on_submit(ack: Ack, body: dict[str, Any], view: dict[str, Any]) -> None:
-        try:
-            ref = AlertRef.decode(view.get("private_metadata"))
-            to = view["state"]["values"][ASSIGNEE_BLOCK][ASSIGNEE_ACTION]["selected_user"]
-        except (BadReference, KeyError, TypeError):
-            ack(response_action="errors", errors={ASSIGNEE_BLOCK: "This form is not one of ours."})
+        if not (picked := picked_person(view, AlertRef, ack)):
             return
+        ref, to = picked
         reply = reassign(deps, ref.alert_id, to, body["user"]["id"])
         if not reply.changed:
-            ack(response_action="errors", errors={ASSIGNEE_BLOCK: reply.text})
+            refuse_in_modal(ack, reply.text)
             return
         ack(response_action="update", view=deps.views.notice_modal("Alert reassigned", reply.text))

@@ -9,15 +9,9 @@ from slack_bolt import Ack, App, Respond
 from slack_sdk import WebClient
 
 from handlers.context import Deps
+from handlers.interaction import clicked, picked_person, refuse_in_modal, tell
 from handlers.permissions import REASSIGN_OWNER, check
-from handlers.refs import (
-    ASSIGNEE_ACTION,
-    ASSIGNEE_BLOCK,
-    ActionId,
-    BadReference,
-    CallbackId,
-    DomainRef,
-)
+from handlers.refs import ActionId, CallbackId, DomainRef
 from store import ownership
 from store.engine import reading, transaction
 from store.ownership import DomainOwner
@@ -55,27 +49,16 @@ def register(app: App, deps: Deps) -> None:
     @app.action(ActionId.OWNER_REASSIGN)
     def open_modal(ack: Ack, body: dict[str, Any], client: WebClient, respond: Respond) -> None:
         ack()
-        try:
-            ref = DomainRef.decode(body["actions"][0].get("value"))
-        except BadReference:
-            respond(
-                response_type="ephemeral",
-                replace_original=False,
-                text="That button is not one of ours.",
-            )
+        if not (ref := clicked(body, DomainRef, respond)):
             return
         with reading(deps.engine) as session:
             row = session.get(DomainOwner, ref.domain)
         if row is None:
-            respond(
-                response_type="ephemeral",
-                replace_original=False,
-                text=f"There is no domain '{ref.domain}'.",
-            )
+            tell(respond, f"There is no domain '{ref.domain}'.")
             return
         decision = check(REASSIGN_OWNER, body["user"]["id"], deps.manifest, owner=row.owner)
         if not decision.allowed:
-            respond(response_type="ephemeral", replace_original=False, text=decision.reason)
+            tell(respond, decision.reason)
             return
         client.views_open(
             trigger_id=body["trigger_id"],
@@ -90,15 +73,12 @@ def register(app: App, deps: Deps) -> None:
 
     @app.view(CallbackId.OWNER_REASSIGN)
     def submit(ack: Ack, body: dict[str, Any], view: dict[str, Any]) -> None:
-        try:
-            ref = DomainRef.decode(view.get("private_metadata"))
-            to = view["state"]["values"][ASSIGNEE_BLOCK][ASSIGNEE_ACTION]["selected_user"]
-        except (BadReference, KeyError, TypeError):
-            ack(response_action="errors", errors={ASSIGNEE_BLOCK: "This form is not one of ours."})
+        if not (picked := picked_person(view, DomainRef, ack)):
             return
+        ref, to = picked
         outcome = reassign_domain(deps, ref.domain, to, by=body["user"]["id"])
         if not outcome.done:
-            ack(response_action="errors", errors={ASSIGNEE_BLOCK: outcome.text})
+            refuse_in_modal(ack, outcome.text)
             return
         ack(
             response_action="update",

@@ -124,28 +124,49 @@ class Outcome:
     alert: Alert
 
 
-def acknowledge(session: Session, alert_id: int, *, by: str, now: datetime) -> Outcome:
-    """open → acknowledged, with its audit row, in the caller's transaction."""
+def _move(
+    session: Session,
+    alert_id: int,
+    *,
+    expected: AlertState | tuple[AlertState, ...],
+    to: AlertState,
+    actor: str,
+    action: str,
+    now: datetime,
+    note: dict[str, object] | None = None,
+    **values: object,
+) -> bool:
+    """One transition: compare-and-set the state, and audit it in the same transaction."""
+    before = session.get_one(Alert, alert_id).state
     won = compare_and_set(
-        session,
-        Alert,
-        alert_id,
-        expected=AlertState.OPEN,
-        to=AlertState.ACKNOWLEDGED,
-        acknowledged_by=by,
-        acknowledged_at=now,
-        updated_at=now,
+        session, Alert, alert_id, expected=expected, to=to, updated_at=now, **values
     )
     if won:
         audit.record(
             session,
             at=now,
-            actor=by,
-            action="alert.ack",
+            actor=actor,
+            action=action,
             subject=f"alert:{alert_id}",
-            before={"state": AlertState.OPEN.value},
-            after={"state": AlertState.ACKNOWLEDGED.value},
+            before={"state": before.value},
+            after={"state": to.value, **(note or {})},
         )
+    return won
+
+
+def acknowledge(session: Session, alert_id: int, *, by: str, now: datetime) -> Outcome:
+    """open → acknowledged (a person has it)."""
+    won = _move(
+        session,
+        alert_id,
+        expected=AlertState.OPEN,
+        to=AlertState.ACKNOWLEDGED,
+        actor=by,
+        action="alert.ack",
+        now=now,
+        acknowledged_by=by,
+        acknowledged_at=now,
+    )
     return Outcome(won=won, alert=session.get_one(Alert, alert_id, populate_existing=True))
 
 
@@ -181,42 +202,19 @@ def reassign(
     return Outcome(won=won, alert=session.get_one(Alert, alert_id, populate_existing=True))
 
 
-def _audit_state(
-    session: Session,
-    alert: Alert,
-    *,
-    actor: str,
-    action: str,
-    before: str | None,
-    after: str,
-    now: datetime,
-    **extra: object,
-) -> None:
-    audit.record(
-        session,
-        at=now,
-        actor=actor,
-        action=action,
-        subject=alert.subject,
-        before=None if before is None else {"state": before},
-        after={"state": after, **extra},
-    )
-
-
 def open_new(session: Session, alert: Alert, *, actor: str, now: datetime) -> Alert:
     """Insert a new alert (state `open` or `suppressed`) with its audit row."""
     session.add(alert)
     session.flush()
-    detail = {"code": alert.suppressed_code} if alert.state is AlertState.SUPPRESSED else {}
-    _audit_state(
+    code = {"code": alert.suppressed_code} if alert.state is AlertState.SUPPRESSED else {}
+    audit.record(
         session,
-        alert,
+        at=now,
         actor=actor,
         action="alert.raise",
+        subject=alert.subject,
         before=None,
-        after=alert.state.value,
-        now=now,
-        **detail,
+        after={"state": alert.state.value, **code},
     )
     return alert
 
@@ -225,77 +223,46 @@ def suppress(
     session: Session, alert: Alert, *, code: str, detail: str, actor: str, now: datetime
 ) -> bool:
     """open → suppressed: a cross-check now holds the alert back (acknowledged ones stay)."""
-    won = compare_and_set(
+    return _move(
         session,
-        Alert,
         alert.id,
         expected=AlertState.OPEN,
-        to=AlertState.SUPPRESSED,
+        to=AlertState.SUPPRESSED,  # type: ignore[arg-type]
+        actor=actor,
+        action="alert.suppress",
+        now=now,
+        note={"code": code},
         suppressed_code=code,
         suppressed_detail=detail,
-        updated_at=now,
     )
-    if won:
-        _audit_state(
-            session,
-            alert,
-            actor=actor,
-            action="alert.suppress",
-            before="open",
-            after="suppressed",
-            now=now,
-            code=code,
-        )
-    return won
 
 
 def unsuppress(session: Session, alert: Alert, *, actor: str, now: datetime) -> bool:
     """suppressed → open: the cross-check no longer holds; people must hear of it now."""
-    won = compare_and_set(
+    return _move(
         session,
-        Alert,
         alert.id,
         expected=AlertState.SUPPRESSED,
-        to=AlertState.OPEN,
+        to=AlertState.OPEN,  # type: ignore[arg-type]
+        actor=actor,
+        action="alert.unsuppress",
+        now=now,
         suppressed_code=None,
         suppressed_detail=None,
-        updated_at=now,
     )
-    if won:
-        _audit_state(
-            session,
-            alert,
-            actor=actor,
-            action="alert.unsuppress",
-            before="suppressed",
-            after="open",
-            now=now,
-        )
-    return won
 
 
 def resolve(session: Session, alert: Alert, *, reason: str, actor: str, now: datetime) -> bool:
     """Any unresolved state → resolved."""
-    before = alert.state.value
-    won = compare_and_set(
+    return _move(
         session,
-        Alert,
         alert.id,
         expected=UNRESOLVED,
-        to=AlertState.RESOLVED,
+        to=AlertState.RESOLVED,  # type: ignore[arg-type]
+        actor=actor,
+        action="alert.resolve",
+        now=now,
+        note={"reason": reason},
         resolved_at=now,
         resolved_reason=reason,
-        updated_at=now,
     )
-    if won:
-        _audit_state(
-            session,
-            alert,
-            actor=actor,
-            action="alert.resolve",
-            before=before,
-            after="resolved",
-            now=now,
-            reason=reason,
-        )
-    return won
