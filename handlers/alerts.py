@@ -8,6 +8,7 @@ from typing import Any
 from slack_bolt import Ack, App, Respond
 from slack_sdk import WebClient
 
+from handlers import ops
 from handlers.alert_posts import refresh
 from handlers.context import Deps
 from handlers.interaction import clicked, picked_person, refuse_in_modal, tell
@@ -100,8 +101,15 @@ def register(app: App, deps: Deps) -> None:
     @app.action(ActionId.ALERT_ACK)
     def on_ack(ack: Ack, body: dict[str, Any], respond: Respond) -> None:
         ack()
-        if ref := clicked(body, AlertRef, respond):
-            tell(respond, acknowledge(deps, ref.alert_id, body["user"]["id"]).text)
+        if not (ref := clicked(body, AlertRef, respond)):
+            return
+        reply = acknowledge(deps, ref.alert_id, body["user"]["id"])
+        if reply.changed and body.get("container", {}).get("is_ephemeral"):
+            # Clicked in the `/ops alerts` list: Slack cannot chat.update an ephemeral
+            # message, but its response_url can replace it with the list as it is now.
+            listing = ops.alert_listing(deps)
+            respond(response_type="ephemeral", replace_original=True, **listing.payload())
+        tell(respond, reply.text)
 
     @app.action(ActionId.ALERT_REASSIGN)
     def on_reassign(ack: Ack, body: dict[str, Any], respond: Respond, client: WebClient) -> None:

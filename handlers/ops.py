@@ -12,6 +12,7 @@ from handlers import owners
 from handlers.alert_posts import label
 from handlers.context import Deps, Message
 from store import alerts, audit, ownership
+from store.alerts import AlertState
 from store.engine import reading
 
 # Slack escapes mentions in command text as <@U123|name> (should_escape) or <@U123>.
@@ -66,18 +67,23 @@ def parse(text: str, deps: Deps) -> Command:
     raise UsageError(f"'{text.strip()[:60]}' is not an /ops command")
 
 
+def alert_listing(deps: Deps) -> Message:
+    """Open and acknowledged alerts (suppressed ones are held back by design)."""
+    with reading(deps.engine) as session:
+        rows = [
+            (a, label(session, a))
+            for a in alerts.listing(session)
+            if a.state is not AlertState.SUPPRESSED
+        ]
+    return deps.views.alert_list(rows, deps.tz)
+
+
 def answer(deps: Deps, command: Command, user: str) -> Message:
     views = deps.views
     if command.name == "help":
         return views.help()
     if command.name == "alerts":
-        with reading(deps.engine) as session:
-            rows = [
-                (a, label(session, a))
-                for a in alerts.listing(session)
-                if a.state.value != "suppressed"
-            ]
-        return views.alert_list(rows, deps.tz)
+        return alert_listing(deps)
     if command.name == "owners":
         with reading(deps.engine) as session:
             rows = ownership.all_owners(session)

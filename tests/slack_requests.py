@@ -62,14 +62,25 @@ def slash_command(text: str, *, user: str, response_url: str, command: str = "/o
 
 
 def block_action(
-    action_id: str, value: str, *, user: str, response_url: str, channel: str = "C0ALERTS"
+    action_id: str,
+    value: str,
+    *,
+    user: str,
+    response_url: str,
+    channel: str = "C0ALERTS",
+    ephemeral: bool = False,
 ) -> str:
     payload = {
         "type": "block_actions",
         "user": {"id": user, "username": user.lower(), "team_id": "T0FAKE"},
         "api_app_id": "A0SWITCH",
         "token": "legacy-token",
-        "container": {"type": "message", "message_ts": "1700000000.000100", "channel_id": channel},
+        "container": {
+            "type": "message",
+            "message_ts": "1700000000.000100",
+            "channel_id": channel,
+            "is_ephemeral": ephemeral,
+        },
         "trigger_id": "1337.42.trigger",
         "team": {"id": "T0FAKE", "domain": "fake"},
         "channel": {"id": channel, "name": "alerts"},

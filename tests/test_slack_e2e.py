@@ -236,6 +236,24 @@ def test_ack_by_owner_transitions_audits_and_rerenders_the_original(live: Live) 
     assert "Acknowledged by <@U0AM> at 2026-03-16 09:00" in json.dumps(blocks)
 
 
+def test_ack_from_the_ephemeral_list_replaces_the_list(live: Live) -> None:
+    body = block_action(
+        "alert.ack",
+        ref(live.alert_id),
+        user="U0AM",
+        response_url=live.response_url(),
+        ephemeral=True,
+    )
+
+    assert live.post(body).status == 200
+
+    replaced, told = live.responses(2)
+    assert replaced.params["replace_original"] is True
+    assert actions_in(replaced.params["blocks"]) == []  # the only alert is acknowledged now
+    assert "Acknowledged by <@U0AM>" in json.dumps(replaced.params["blocks"])
+    assert told.params["text"] == f"You acknowledged alert #{live.alert_id}."
+
+
 def test_ack_by_the_owners_lead_and_by_an_admin_are_allowed(live: Live) -> None:
     live.click("alert.ack", ref(live.alert_id), "U0LEAD")
     assert live.responses()[0].params["text"].startswith("You acknowledged")
