@@ -7,6 +7,7 @@ Dollar thresholds are never used: a $100 overspend matters on $500, not on $50,0
 from __future__ import annotations
 
 import calendar
+import gc
 from collections import defaultdict
 from dataclasses import dataclass, field
 from datetime import date, timedelta
@@ -102,7 +103,23 @@ def _pct(value: Decimal | None) -> float | None:
     return None if value is None else float(value.quantize(TENTH, rounding=ROUND_HALF_UP) + 0)
 
 
-@dataclass
+@dataclass(frozen=True, slots=True)
+class PacingMonth:
+    """The month being paced, worked out once per run rather than once per account."""
+
+    as_of: date
+    data_date: date  # data is complete through this day
+    label: str  # "2026-03"
+    days: int  # days in the month
+
+    @classmethod
+    def of(cls, as_of: date) -> PacingMonth:
+        data_date = as_of - timedelta(days=1)
+        days = calendar.monthrange(data_date.year, data_date.month)[1]
+        return cls(as_of, data_date, data_date.strftime("%Y-%m"), days)
+
+
+@dataclass(slots=True)
 class AccountData:
     """What pacing needs to know about one account for one month."""
 
@@ -164,11 +181,9 @@ def _planned_each_day(data: AccountData, data_date: date) -> bool:
     return all((budget_in_force(data.budgets, day) or 0) > 0 for day in days)
 
 
-def pace_account(data: AccountData, *, as_of: date, thresholds: Pacing) -> AccountPace:
+def pace_account(data: AccountData, *, month: PacingMonth, thresholds: Pacing) -> AccountPace:
     """Apply DESIGN section 6 to one account (pure: no database)."""
-    data_date = as_of - timedelta(days=1)
-    d = data_date.day
-    month_days = calendar.monthrange(data_date.year, data_date.month)[1]
+    data_date, d, month_days = month.data_date, month.data_date.day, month.days
     plan = plan_to_date(data.budgets, data_date, month_days)
     spend = data.spend_to_date
 
@@ -193,11 +208,11 @@ def pace_account(data: AccountData, *, as_of: date, thresholds: Pacing) -> Accou
     else:
         status = PaceStatus.ON_TRACK
 
-    suppressed = _suppression(data, status, as_of, data_date) if status in ALERTING else None
+    suppressed = _suppression(data, status, month.as_of, data_date) if status in ALERTING else None
     return AccountPace(
         account_id=data.account_id,
         client_id=data.client_id,
-        month=data_date.strftime("%Y-%m"),
+        month=month.label,
         budget=budget_in_force(data.budgets, data_date),
         plan_to_date=plan,
         spend_to_date=spend,
@@ -217,27 +232,33 @@ def load_month(session: Session, data_date: date) -> list[AccountData]:
     month = data_date.strftime("%Y-%m")
     recent_dark = data_date - timedelta(days=DARK_DAYS - 1)
     recent_stale = data_date - timedelta(days=STALE_DAYS - 1)
-    in_month = SpendDay.day >= month_start
-    spend_by_account = (
+    # Two aggregates, not one with a CASE per column: the month totals are the plain
+    # floor query, and the recent-day counts read only the last few days through the index.
+    month_totals = (
+        select(
+            SpendDay.account_id, func.sum(SpendDay.spend), func.sum(SpendDay.leads), func.count()
+        )
+        .where(SpendDay.day >= month_start, SpendDay.day <= data_date)
+        .group_by(SpendDay.account_id)
+    )
+    recent_counts = (
         select(
             SpendDay.account_id,
-            func.sum(case((in_month, SpendDay.spend), else_=0)),
-            func.sum(case((in_month, SpendDay.leads), else_=0)),
-            func.count(case((in_month, 1))),
             func.count(case((and_(SpendDay.day >= recent_dark, SpendDay.spend == 0), 1))),
             func.count(case((SpendDay.day >= recent_stale, 1))),
         )
-        .where(SpendDay.day >= min(month_start, recent_dark), SpendDay.day <= data_date)
+        .where(SpendDay.day >= min(recent_dark, recent_stale), SpendDay.day <= data_date)
         .group_by(SpendDay.account_id)
     )
+    totals = {row[0]: tuple(row[1:]) for row in session.execute(month_totals)}
+    recent = {row[0]: tuple(row[1:]) for row in session.execute(recent_counts)}
     accounts: dict[str, AccountData] = {}
-    facts = {row[0]: row[1:] for row in session.execute(spend_by_account)}
     budgets: dict[str, list[tuple[date, Decimal]]] = defaultdict(list)
     for account_id, start, amount in session.execute(
         select(Budget.account_id, Budget.effective_from, Budget.amount).where(Budget.month == month)
     ):
         budgets[account_id].append((start, amount))
-    wanted = {a for a, f in facts.items() if f[2] > 0} | set(budgets)
+    wanted = set(totals) | set(budgets)
     if not wanted:
         return []
     exclusions: dict[str, list[Exclusion]] = defaultdict(list)
@@ -249,7 +270,8 @@ def load_month(session: Session, data_date: date) -> list[AccountData]:
     for account_id, client_id, client_name, client_status in session.execute(owners):
         if account_id not in wanted:
             continue
-        spend, leads, rows, zeros, recent = facts.get(account_id, (Decimal(0), 0, 0, 0, 0))
+        spend, leads, rows = totals.get(account_id, (Decimal(0), 0, 0))
+        zeros, recent_rows = recent.get(account_id, (0, 0))
         accounts[account_id] = AccountData(
             account_id=account_id,
             client_id=client_id,
@@ -260,7 +282,7 @@ def load_month(session: Session, data_date: date) -> list[AccountData]:
             leads_to_date=int(leads or 0),
             rows_in_month=rows,
             zero_rows_recent=zeros,
-            rows_recent=recent,
+            rows_recent=recent_rows,
             exclusions=exclusions.get(account_id, []),
         )
     return [accounts[a] for a in sorted(accounts)]
@@ -268,13 +290,22 @@ def load_month(session: Session, data_date: date) -> list[AccountData]:
 
 def evaluate(session: Session, *, as_of: date, thresholds: Pacing) -> PacingReport:
     """Pace every account for `as_of` (read-only)."""
-    data_date = as_of - timedelta(days=1)
-    paced = [
-        pace_account(a, as_of=as_of, thresholds=thresholds) for a in load_month(session, data_date)
-    ]
+    month = PacingMonth.of(as_of)
+    # Tens of thousands of short-lived rows: the cyclic collector would walk them again and
+    # again for nothing (none form cycles), so it waits until the report is built.
+    collecting = gc.isenabled()
+    gc.disable()
+    try:
+        paced = [
+            pace_account(a, month=month, thresholds=thresholds)
+            for a in load_month(session, month.data_date)
+        ]
+    finally:
+        if collecting:
+            gc.enable()
     return PacingReport(
         as_of=as_of,
-        data_through=data_date,
+        data_through=month.data_date,
         accounts=paced,
         portfolio=portfolio_cpl(paced),
     )
