@@ -3,11 +3,14 @@
 What runs, each piece in its own process so that no two share a GIL:
 
 - FakeSlack (tests/fake_slack.py), the Web API and the `response_url`s: one process for the run;
-- the server: the REAL app (`create_app` + `Scheduler` with its outbox drain, as `switchboard
-  run` serves it; the hourly agent jobs are left out) or a BARE Bolt app whose two listeners only
-  call `ack()`, on a fresh copy of a seeded SQLite store, behind `bot.server.http_server`
-  (waitress on 127.0.0.1, port 0) or, for comparison, wsgiref's server: one process per
-  (server, threads, app);
+- the server, one process per (server, threads, app), on a fresh copy of a seeded SQLite store:
+  - `real`: `create_app` + `Scheduler` with its outbox drain, as `switchboard run` serves it
+    (the hourly agent jobs are left out so that none fires mid-run);
+  - `bare`: a Bolt `App` whose `/ops` and `alert.ack` listeners only call `ack()` (same signing
+    secret; its client points at the fake, where Bolt sends its one auth.test);
+  served by `bot.server.http_server` (waitress on 127.0.0.1, port 0, `--threads`) or, to compare
+  servers, by wsgiref: `wsgiref` (a thread per connection) or `wsgiref-1` (one thread, listen
+  backlog 5, HTTP/1.0: the shape of Bolt's development server, `http.server.HTTPServer`);
 - the load generator (this process): C worker threads, one keep-alive `http.client`
   connection each, closed loop (the next request leaves when the previous answer is in).
 
@@ -20,18 +23,26 @@ The store holds `--requests + --warmup` open alerts per server run (plus their p
 messages in the fake and their outbox rows), so every measured click takes the real
 open -> acknowledged path: authorize from the manifest, compare-and-set, audit row, re-render
 queued in the outbox, ephemeral `respond()`. Users rotate over U0ADMIN (admin), U0LEAD (the
-owner's lead) and U0AM (the owner): all allowed. The run checks afterwards that every alert
-was acknowledged exactly once and reports how long that background work lagged behind the
-last acknowledgement.
+owner's lead) and U0AM (the owner): all allowed. After each `alert.ack` phase the run waits
+until every answered click is acknowledged in the store and reports that lag ("lag s").
+
+CPU is reported per process as % of one core (load generator, server, fake) and, from
+/proc/stat, "others": everything else on the machine (on a shared machine, the main noise).
 
     python bench/ack.py [--requests 2000] [--concurrency 50] [--threads 8,16,32]
-                        [--servers waitress,wsgiref,wsgiref-1] [--warmup 200]
-                        [--diagnose] [--profile DIR] [--listener-workers N] [--json PATH]
+                        [--apps bare,real] [--servers waitress,wsgiref,wsgiref-1]
+                        [--warmup 200] [--rounds 3] [--quiet-wait 30] [--json PATH]
+                        [--diagnose] [--profile DIR] [--no-scheduler]
+                        [--listener-workers N] [--switch-interval S]
 
---diagnose adds server-side timing (Bolt dispatch time; wait of listeners in Bolt's listener
-executor); --profile writes cProfile stats of the request and listener threads (slow: use for
-where-the-time-goes, not for figures). --listener-workers replaces Bolt's default listener
-executor (5 threads) in both apps: a what-if, not what production runs.
+--rounds repeats everything and shows medians (and the p99 range); --quiet-wait waits, before
+each server, up to S seconds for an idle machine. --diagnose adds server-side timing (Bolt
+dispatch time; wait of listeners in Bolt's listener executor; listener run time); --profile
+writes cProfile stats of the request and listener threads (slow: where the time goes, not
+figures). What-ifs, not what production runs: --no-scheduler (real app without the outbox
+drain and its kicks), --listener-workers (the real app's listener executor size; Bolt's
+default is 5), --switch-interval (their GIL switch interval). Loopback only; every phase is
+bounded by --requests and --max-seconds.
 """
 
 from __future__ import annotations
@@ -73,14 +84,12 @@ from slack_sdk import WebClient
 from slack_sdk.signature import SignatureVerifier
 from sqlalchemy import Engine, func, insert, select
 
-from bot.app import SlackApp, create_app, listener_client
+from bot.app import SlackApp, create_app
 from bot.outbox import Outbox
 from bot.server import EVENTS_PATH, Scheduler, http_server, stop_http, wsgi_app
 from bot.settings import Settings
-from handlers import register_all
-from handlers.alerts import acknowledge
 from handlers.context import Deps
-from handlers.refs import AlertRef, BadReference
+from handlers.refs import AlertRef
 from store import ownership
 from store.alerts import Alert, AlertDirection, AlertState
 from store.engine import open_store, reading, transaction
@@ -97,15 +106,13 @@ SECRET = "8f742231b10e8888abcd99yyyzzz85a5"
 TOKEN = "xoxb-bench"
 ACK_USERS = ("U0ADMIN", "U0LEAD", "U0AM")  # admin; the owner's lead; the owner (ad_performance)
 SCENARIOS = ("/ops help", "alert.ack")
-APPS = ("bare", "real", "lazy")
+APPS = ("bare", "real")
 SERVERS = ("waitress", "wsgiref", "wsgiref-1")
 
 # Targets (from the issue).
 TARGET_P99_MS = 100.0
 TARGET_RATIO = 2.0
 CPUS = os.cpu_count() or 1
-
-log = logging.getLogger("bench.ack")
 
 
 # --- the store -------------------------------------------------------------------------------
@@ -231,6 +238,7 @@ class ServerConfig:
     profile: str | None = None  # directory for .pstats
     listener_workers: int | None = None
     scheduler: bool = True
+    switch_interval: float | None = None
 
 
 class _Quiet(WSGIRequestHandler):
@@ -344,51 +352,18 @@ def bare_app(fake_url: str) -> App:
     return app
 
 
-def lazy_app(slack: SlackApp, settings: Settings) -> SlackApp:
-    """PROPOSAL, not what production runs: the real app's listeners and deps in an App with
-    `process_before_response=True`, and `alert.ack` split into an ack (answered from the request
-    thread: no listener executor, no 10 ms polling) and a lazy listener doing the transaction.
-
-    The lazy `alert.ack` is registered first, so it wins over the one `register_all` adds.
-    `/ops help` acks with its payload and returns, so it needs no change; under this proposal
-    the other `/ops` subcommands would move their `answer()` into a lazy listener as well.
-    """
-    deps = slack.deps
-    app = App(
-        client=listener_client(settings),
-        signing_secret=SECRET,
-        token_verification_enabled=True,
-        process_before_response=True,
-        logger=logging.getLogger("bot.app"),
-    )
-
-    def ack_now(ack: Ack) -> None:
-        ack()
-
-    def apply(body: dict[str, Any], respond: Any) -> None:
-        try:
-            ref = AlertRef.decode(body["actions"][0].get("value"))
-        except BadReference:
-            respond(response_type="ephemeral", replace_original=False, text="Not one of ours.")
-            return
-        reply = acknowledge(deps, ref.alert_id, body["user"]["id"])
-        respond(response_type="ephemeral", replace_original=False, text=reply.text)
-
-    app.action("alert.ack")(ack=ack_now, lazy=[apply])
-    register_all(app, deps)
-    return SlackApp(app=app, outbox=slack.outbox, deps=deps)
-
-
 def server_process(conn: Connection, config: ServerConfig) -> None:
     logging.basicConfig(level=logging.WARNING, format="server: %(levelname)s %(name)s %(message)s")
     # Every kick while a drain runs logs "skipped: maximum number of running instances reached"
     # (see bench/README.md); at 50 concurrent acks that floods the output.
     logging.getLogger("apscheduler").setLevel(logging.ERROR)
     logging.getLogger("waitress.queue").setLevel(logging.ERROR)  # "Task queue depth is N"
+    if config.switch_interval:
+        sys.setswitchinterval(config.switch_interval)
     engine = open_store(f"sqlite:///{config.db}")
     manifest = load_manifest(MANIFEST)
     scheduler: Scheduler | None = None
-    if config.app in ("real", "lazy"):
+    if config.app == "real":
         settings = Settings(
             slack_bot_token=SecretStr(TOKEN),
             slack_signing_secret=SecretStr(SECRET),
@@ -396,8 +371,6 @@ def server_process(conn: Connection, config: ServerConfig) -> None:
             slack_api_url=config.fake_url + "/api/",
         )
         slack = create_app(settings, engine, manifest, clock=lambda: datetime.now(UTC))
-        if config.app == "lazy":
-            slack = lazy_app(slack, settings)
         if config.scheduler:
             scheduler = Scheduler(slack, engine, manifest, lambda: datetime.now(UTC))
             for job in scheduler.scheduler.get_jobs():
@@ -720,11 +693,12 @@ def run_server(
                     fake_cpu_pct=100 * (fake1 - fake0) / load.wall,
                     machine_busy_pct=100 * load.machine_busy,
                     background_lag_s=lag,
-                    other_cpu_pct=(
+                    other_cpu_pct=max(
+                        0.0,
                         100 * load.machine_busy * CPUS
                         - 100
                         * (load.loadgen_cpu + server1["cpu"] - server0 + fake1 - fake0)
-                        / load.wall
+                        / load.wall,
                     ),
                     server_side=(
                         {k: server1[k] for k in ("dispatch", "queued", "listener")}
@@ -922,6 +896,13 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--profile", type=Path, default=None, metavar="DIR")
     parser.add_argument("--listener-workers", type=int, default=None)
     parser.add_argument("--no-scheduler", action="store_true", help="real app without outbox drain")
+    parser.add_argument(
+        "--switch-interval",
+        type=float,
+        default=None,
+        metavar="S",
+        help="sys.setswitchinterval in the real server (what-if; Python's default 0.005)",
+    )
     parser.add_argument("--json", type=Path, default=None, metavar="PATH")
     parser.add_argument(
         "--quiet-wait",
@@ -962,8 +943,9 @@ def main(argv: list[str] | None = None) -> int:
                     fake_url=fake_url,
                     diagnose=args.diagnose,
                     profile=str(args.profile) if args.profile else None,
-                    listener_workers=args.listener_workers,
+                    listener_workers=None if app == "bare" else args.listener_workers,
                     scheduler=not args.no_scheduler,
+                    switch_interval=None if app == "bare" else args.switch_interval,
                 )
                 for server in servers
                 for count in (threads if server == "waitress" else threads[:1])
@@ -987,7 +969,7 @@ def main(argv: list[str] | None = None) -> int:
         f" {args.rounds} round(s) (n: all rounds; p50, p99, req/s, lag, CPU: medians over rounds),"
         f" {args.concurrency} concurrent keep-alive clients (closed loop)"
         + (
-            f", Bolt listener executor {args.listener_workers} threads"
+            f", Bolt listener executor of the real app {args.listener_workers} threads"
             if args.listener_workers
             else ""
         )

@@ -9,6 +9,7 @@ from __future__ import annotations
 import json
 import logging
 import signal
+import time
 from collections.abc import Callable, Iterable
 from datetime import datetime
 from typing import Any
@@ -28,6 +29,7 @@ log = logging.getLogger(__name__)
 EVENTS_PATH = "/slack/events"
 DEFAULT_AGENT_SCHEDULE = "0 * * * *"  # hourly; runs are idempotent per date
 OUTBOX_JOB = "outbox"
+KICK_INTERVAL = 0.5  # seconds
 
 WsgiApp = Callable[[dict[str, Any], Callable[..., Any]], Iterable[bytes]]
 
@@ -107,6 +109,7 @@ class Scheduler:
                 max_instances=1,
                 coalesce=True,
             )
+        self._last_kick = 0.0
         slack.deps.kick_outbox = self.kick
 
     def run_agent(self, agent: str) -> None:
@@ -123,7 +126,11 @@ class Scheduler:
         self.kick()
 
     def kick(self) -> None:
-        """Drain the outbox now rather than at the next tick."""
+        """Drain the outbox now rather than at the next tick (at most twice a second)."""
+        now = time.monotonic()
+        if now - self._last_kick < KICK_INTERVAL:
+            return  # a drain was just asked for; it will carry this message too
+        self._last_kick = now
         try:
             self.scheduler.modify_job(OUTBOX_JOB, next_run_time=datetime.now(self.manifest.tz))
         except Exception:  # not started yet, or shutting down: the next tick drains

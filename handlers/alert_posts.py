@@ -9,13 +9,13 @@ from __future__ import annotations
 from collections.abc import Sequence
 from datetime import datetime
 
-from sqlmodel import Session
+from sqlmodel import Session, select
 
 from agents.pacing_alerts import AlertChange, ChangeKind
 from handlers.context import AlertLabel, Views
 from store.alerts import Alert
 from store.manifest import AgencyManifest
-from store.outbox import OutboxKind, by_key, enqueue
+from store.outbox import OutboxKind, enqueue, exists
 from store.source_data import AdAccount, Client
 
 
@@ -24,12 +24,13 @@ def post_key(alert_id: int) -> str:
 
 
 def label(session: Session, alert: Alert) -> AlertLabel:
-    client = session.get(Client, alert.client_id)
-    account = session.get(AdAccount, alert.account_id)
-    return AlertLabel(
-        client_name=client.name if client else alert.client_id,
-        account_name=account.name if account else alert.account_id,
-    )
+    names = session.execute(
+        select(Client.name, AdAccount.name)
+        .join(Client, Client.client_id == AdAccount.client_id)
+        .where(AdAccount.account_id == alert.account_id)
+    ).first()
+    client_name, account_name = names if names else (alert.client_id, alert.account_id)
+    return AlertLabel(client_name=client_name, account_name=account_name)
 
 
 def refresh(
@@ -42,7 +43,7 @@ def refresh(
     now: datetime,
 ) -> None:
     """Queue a re-render of the alert's channel post, if it was ever posted."""
-    if by_key(session, post_key(alert.id)) is None:  # type: ignore[arg-type]
+    if not exists(session, post_key(alert.id)):  # type: ignore[arg-type]
         return
     message = views.alert_message(alert, label(session, alert), manifest.tz)
     enqueue(
@@ -69,7 +70,7 @@ def publish_changes(
     for change in changes:
         alert = session.get_one(Alert, change.alert_id, populate_existing=True)
         key = post_key(change.alert_id)
-        if change.kind is ChangeKind.OPENED and by_key(session, key) is None:
+        if change.kind is ChangeKind.OPENED and not exists(session, key):
             message = views.alert_message(alert, label(session, alert), manifest.tz)
             enqueue(
                 session,

@@ -11,7 +11,7 @@ from slack_sdk import WebClient
 from handlers import ops
 from handlers.alert_posts import refresh
 from handlers.context import Deps
-from handlers.interaction import clicked, picked_person, refuse_in_modal, tell
+from handlers.interaction import ack_now, clicked, picked_person, refuse_in_modal, tell
 from handlers.permissions import ACK_ALERT, REASSIGN_ALERT, check
 from handlers.refs import ActionId, AlertRef, CallbackId
 from store import alerts
@@ -98,9 +98,7 @@ def reassign(deps: Deps, alert_id: int, to: str, user: str) -> Reply:
 
 
 def register(app: App, deps: Deps) -> None:
-    @app.action(ActionId.ALERT_ACK)
-    def on_ack(ack: Ack, body: dict[str, Any], respond: Respond) -> None:
-        ack()
+    def on_ack(body: dict[str, Any], respond: Respond) -> None:
         if not (ref := clicked(body, AlertRef, respond)):
             return
         reply = acknowledge(deps, ref.alert_id, body["user"]["id"])
@@ -111,9 +109,7 @@ def register(app: App, deps: Deps) -> None:
             respond(response_type="ephemeral", replace_original=True, **listing.payload())
         tell(respond, reply.text)
 
-    @app.action(ActionId.ALERT_REASSIGN)
-    def on_reassign(ack: Ack, body: dict[str, Any], respond: Respond, client: WebClient) -> None:
-        ack()
+    def on_reassign(body: dict[str, Any], respond: Respond, client: WebClient) -> None:
         if not (ref := clicked(body, AlertRef, respond)):
             return
         with reading(deps.engine) as session:
@@ -136,8 +132,13 @@ def register(app: App, deps: Deps) -> None:
             ),
         )
 
+    # Ack on the request thread at once; the work runs after, on Bolt's lazy executor.
+    app.action(ActionId.ALERT_ACK)(ack=ack_now, lazy=[on_ack])
+    app.action(ActionId.ALERT_REASSIGN)(ack=ack_now, lazy=[on_reassign])
+
     @app.view(CallbackId.ALERT_REASSIGN)
     def on_submit(ack: Ack, body: dict[str, Any], view: dict[str, Any]) -> None:
+        # A modal's answer is its ack (errors or the next view), so this one runs inline.
         if not (picked := picked_person(view, AlertRef, ack)):
             return
         ref, to = picked

@@ -12,6 +12,11 @@ R = TypeVar("R", bound=_Ref)
 NOT_OURS = "That button is not one of ours."
 
 
+def ack_now(ack: Ack) -> None:
+    """The ack half of a lazy listener: answer Slack within its 3 seconds, work afterwards."""
+    ack()
+
+
 def tell(respond: Respond, text: str) -> None:
     """An ephemeral reply to the clicking user; the message they clicked stays as it is."""
     respond(response_type="ephemeral", replace_original=False, text=text)

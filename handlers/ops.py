@@ -97,8 +97,8 @@ def answer(deps: Deps, command: Command, user: str) -> Message:
 
 
 def register(app: App, deps: Deps) -> None:
-    @app.command("/ops")
-    def ops(ack: Ack, command: dict[str, Any], respond: Respond) -> None:
+    def ack_ops(ack: Ack, command: dict[str, Any]) -> None:
+        """Help and usage problems are answered in the ack itself; the rest comes after."""
         try:
             parsed = parse(command.get("text", ""), deps)
         except UsageError as problem:
@@ -106,7 +106,16 @@ def register(app: App, deps: Deps) -> None:
             return
         if parsed.name == "help":
             ack(response_type="ephemeral", **deps.views.help().payload())
-            return
-        ack()
-        reply = answer(deps, parsed, command["user_id"])
-        respond(response_type="ephemeral", **reply.payload())
+        else:
+            ack()
+
+    def answer_later(command: dict[str, Any], respond: Respond) -> None:
+        try:
+            parsed = parse(command.get("text", ""), deps)
+        except UsageError:
+            return  # answered in the ack
+        if parsed.name != "help":
+            reply = answer(deps, parsed, command["user_id"])
+            respond(response_type="ephemeral", **reply.payload())
+
+    app.command("/ops")(ack=ack_ops, lazy=[answer_later])

@@ -9,7 +9,7 @@ from slack_bolt import Ack, App, Respond
 from slack_sdk import WebClient
 
 from handlers.context import Deps
-from handlers.interaction import clicked, picked_person, refuse_in_modal, tell
+from handlers.interaction import ack_now, clicked, picked_person, refuse_in_modal, tell
 from handlers.permissions import REASSIGN_OWNER, check
 from handlers.refs import ActionId, CallbackId, DomainRef
 from store import ownership
@@ -46,9 +46,7 @@ def reassign_domain(deps: Deps, domain: str, to: str, *, by: str) -> Outcome:
 
 
 def register(app: App, deps: Deps) -> None:
-    @app.action(ActionId.OWNER_REASSIGN)
-    def open_modal(ack: Ack, body: dict[str, Any], client: WebClient, respond: Respond) -> None:
-        ack()
+    def open_modal(body: dict[str, Any], client: WebClient, respond: Respond) -> None:
         if not (ref := clicked(body, DomainRef, respond)):
             return
         with reading(deps.engine) as session:
@@ -70,6 +68,8 @@ def register(app: App, deps: Deps) -> None:
                 current=row.owner,
             ),
         )
+
+    app.action(ActionId.OWNER_REASSIGN)(ack=ack_now, lazy=[open_modal])
 
     @app.view(CallbackId.OWNER_REASSIGN)
     def submit(ack: Ack, body: dict[str, Any], view: dict[str, Any]) -> None:
