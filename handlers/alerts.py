@@ -11,7 +11,14 @@ from slack_sdk import WebClient
 from handlers import ops
 from handlers.alert_posts import refresh
 from handlers.context import Deps
-from handlers.interaction import ack_now, clicked, picked_person, refuse_in_modal, tell
+from handlers.interaction import (
+    ack_now,
+    clicked,
+    open_picker,
+    picked_person,
+    refuse_in_modal,
+    tell,
+)
 from handlers.permissions import ACK_ALERT, REASSIGN_ALERT, check
 from handlers.refs import ActionId, AlertRef, CallbackId
 from store import alerts
@@ -121,15 +128,15 @@ def register(app: App, deps: Deps) -> None:
         if not decision.allowed:
             tell(respond, decision.reason)
             return
-        client.views_open(
-            trigger_id=body["trigger_id"],
-            view=deps.views.reassign_modal(
-                callback_id=CallbackId.ALERT_REASSIGN,
-                title="Reassign alert",
-                prompt=f"Who should handle alert #{alert.id} ({alert.account_id})?",
-                metadata=ref.encode(),
-                current=alert.assignee,
-            ),
+        open_picker(
+            client,
+            body,
+            deps.views,
+            callback_id=CallbackId.ALERT_REASSIGN,
+            title="Reassign alert",
+            prompt=f"Who should handle alert #{alert.id} ({alert.account_id})?",
+            ref=ref,
+            current=alert.assignee,
         )
 
     # Ack on the request thread at once; the work runs after, on Bolt's lazy executor.

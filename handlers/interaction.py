@@ -5,7 +5,9 @@ from __future__ import annotations
 from typing import Any, TypeVar
 
 from slack_bolt import Ack, Respond
+from slack_sdk import WebClient
 
+from handlers.context import Views
 from handlers.refs import ASSIGNEE_ACTION, ASSIGNEE_BLOCK, BadReference, _Ref
 
 R = TypeVar("R", bound=_Ref)
@@ -42,6 +44,30 @@ def picked_person(view: dict[str, Any], ref_type: type[R], ack: Ack) -> tuple[R,
         ack(response_action="errors", errors={ASSIGNEE_BLOCK: "Choose a person."})
         return None
     return ref, user
+
+
+def open_picker(
+    client: WebClient,
+    body: dict[str, Any],
+    views: Views,
+    *,
+    callback_id: str,
+    title: str,
+    prompt: str,
+    ref: _Ref,
+    current: str | None,
+) -> None:
+    """Open a reassign modal; its submission carries `ref` back as private metadata."""
+    client.views_open(
+        trigger_id=body["trigger_id"],
+        view=views.reassign_modal(
+            callback_id=callback_id,
+            title=title,
+            prompt=prompt,
+            metadata=ref.encode(),
+            current=current,
+        ),
+    )
 
 
 def refuse_in_modal(ack: Ack, text: str) -> None:

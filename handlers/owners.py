@@ -9,7 +9,14 @@ from slack_bolt import Ack, App, Respond
 from slack_sdk import WebClient
 
 from handlers.context import Deps
-from handlers.interaction import ack_now, clicked, picked_person, refuse_in_modal, tell
+from handlers.interaction import (
+    ack_now,
+    clicked,
+    open_picker,
+    picked_person,
+    refuse_in_modal,
+    tell,
+)
 from handlers.permissions import REASSIGN_OWNER, check
 from handlers.refs import ActionId, CallbackId, DomainRef
 from store import ownership
@@ -58,15 +65,15 @@ def register(app: App, deps: Deps) -> None:
         if not decision.allowed:
             tell(respond, decision.reason)
             return
-        client.views_open(
-            trigger_id=body["trigger_id"],
-            view=deps.views.reassign_modal(
-                callback_id=CallbackId.OWNER_REASSIGN,
-                title="Reassign domain",
-                prompt=f"New owner of {ref.domain}",
-                metadata=ref.encode(),
-                current=row.owner,
-            ),
+        open_picker(
+            client,
+            body,
+            deps.views,
+            callback_id=CallbackId.OWNER_REASSIGN,
+            title="Reassign domain",
+            prompt=f"New owner of {ref.domain}",
+            ref=ref,
+            current=row.owner,
         )
 
     app.action(ActionId.OWNER_REASSIGN)(ack=ack_now, lazy=[open_modal])
