@@ -130,7 +130,6 @@ class AccountData:
     budgets: list[tuple[date, Decimal]] = field(default_factory=list)  # (effective_from, amount)
     spend_to_date: Decimal = Decimal(0)
     leads_to_date: int = 0
-    rows_in_month: int = 0
     zero_rows_recent: int = 0  # rows of 0 among the last DARK_DAYS data days
     rows_recent: int = 0  # rows of any kind among the last STALE_DAYS data days
     exclusions: list[Exclusion] = field(default_factory=list)
@@ -270,7 +269,7 @@ def load_month(session: Session, data_date: date) -> list[AccountData]:
     for account_id, client_id, client_name, client_status in session.execute(owners):
         if account_id not in wanted:
             continue
-        spend, leads, rows = totals.get(account_id, (Decimal(0), 0, 0))
+        spend, leads, _rows = totals.get(account_id, (Decimal(0), 0, 0))
         zeros, recent_rows = recent.get(account_id, (0, 0))
         accounts[account_id] = AccountData(
             account_id=account_id,
@@ -280,7 +279,6 @@ def load_month(session: Session, data_date: date) -> list[AccountData]:
             budgets=budgets.get(account_id, []),
             spend_to_date=Decimal(spend or 0),
             leads_to_date=int(leads or 0),
-            rows_in_month=rows,
             zero_rows_recent=zeros,
             rows_recent=recent_rows,
             exclusions=exclusions.get(account_id, []),

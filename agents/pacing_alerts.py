@@ -81,7 +81,7 @@ def record_findings(
     findings = {a.account_id: a for a in report.accounts}
     standing: dict[tuple[str, AlertDirection], Alert] = {}
 
-    for alert in alerts.unresolved(session):
+    for alert in alerts.listing(session):
         if alert.month < month:
             if alerts.resolve(session, alert, reason="month ended", actor=ACTOR, now=now):
                 changes.append(AlertChange(ChangeKind.RESOLVED, alert.id))  # type: ignore[arg-type]

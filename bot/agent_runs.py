@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections import Counter
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import date, datetime
 
@@ -16,8 +17,6 @@ from store.agent_state import Autonomy
 from store.engine import transaction
 from store.manifest import AgencyManifest
 from store.ownership import DomainOwner
-
-RUNNABLE = ("pacing",)
 
 
 @dataclass
@@ -59,11 +58,14 @@ def run_pacing(engine: Engine, manifest: AgencyManifest, *, as_of: date, now: da
     return run
 
 
+# The agents `switchboard agents run` and the scheduler can run, by manifest name.
+RUNNERS: dict[str, Callable[..., AgentRun]] = {"pacing": run_pacing}
+RUNNABLE = tuple(RUNNERS)
+
+
 def run_agents(
     engine: Engine, manifest: AgencyManifest, *, as_of: date, now: datetime, only: str | None = None
 ) -> list[AgentRun]:
     """Run every runnable agent (or `only` that one) for `as_of`."""
     names = [only] if only else [a for a in RUNNABLE if a in manifest.agents]
-    return [
-        run_pacing(engine, manifest, as_of=as_of, now=now) for name in names if name == "pacing"
-    ]
+    return [RUNNERS[name](engine, manifest, as_of=as_of, now=now) for name in names]

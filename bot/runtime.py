@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime
 from functools import cached_property
@@ -25,7 +26,7 @@ class Runtime:
 
     db_url: str | None = None
     manifest_override: Path | None = None
-    clock: object = field(default=utc_now)
+    clock: Callable[[], datetime] = field(default=utc_now)
 
     @cached_property
     def settings(self) -> Settings:
@@ -44,7 +45,7 @@ class Runtime:
         return engine
 
     def now(self) -> datetime:
-        return self.clock()  # type: ignore[operator]
+        return self.clock()
 
     def today(self) -> date:
         """Today in the agency's time zone: it decides which day's data is complete."""

@@ -41,11 +41,12 @@ def refresh(
     views: Views,
     manifest: AgencyManifest,
     now: datetime,
+    names: AlertLabel | None = None,
 ) -> None:
     """Queue a re-render of the alert's channel post, if it was ever posted."""
     if not exists(session, post_key(alert.id)):  # type: ignore[arg-type]
         return
-    message = views.alert_message(alert, label(session, alert), manifest.tz)
+    message = views.alert_message(alert, names or label(session, alert), manifest.tz)
     enqueue(
         session,
         key=f"{post_key(alert.id)}:{event}",  # type: ignore[arg-type]
@@ -70,8 +71,9 @@ def publish_changes(
     for change in changes:
         alert = session.get_one(Alert, change.alert_id, populate_existing=True)
         key = post_key(change.alert_id)
+        names = label(session, alert)
         if change.kind is ChangeKind.OPENED and not exists(session, key):
-            message = views.alert_message(alert, label(session, alert), manifest.tz)
+            message = views.alert_message(alert, names, manifest.tz)
             enqueue(
                 session,
                 key=key,
@@ -84,8 +86,10 @@ def publish_changes(
             # Posted before (worse now, or open again after a suppression): update the post
             # and reply in its thread, so people are notified without a second post.
             event = f"notify:{alert.notifications}"
-            refresh(session, alert, event=event, views=views, manifest=manifest, now=now)
-            reply = views.alert_worse(alert, label(session, alert))
+            refresh(
+                session, alert, event=event, views=views, manifest=manifest, now=now, names=names
+            )
+            reply = views.alert_worse(alert, names)
             enqueue(
                 session,
                 key=f"{key}:{event}:reply",
@@ -97,4 +101,6 @@ def publish_changes(
             )
         else:  # resolved or suppressed: the post shows the new state
             event = f"{change.kind.value}:{alert.updated_at.isoformat()}"
-            refresh(session, alert, event=event, views=views, manifest=manifest, now=now)
+            refresh(
+                session, alert, event=event, views=views, manifest=manifest, now=now, names=names
+            )

@@ -102,13 +102,6 @@ class Alert(SQLModel, table=True):
         }
 
 
-def unresolved(session: Session, *, month: str | None = None) -> list[Alert]:
-    query = select(Alert).where(col(Alert.state).in_(UNRESOLVED)).order_by(col(Alert.id))
-    if month is not None:
-        query = query.where(Alert.month == month)
-    return list(session.exec(query))
-
-
 def listing(session: Session, *, include_resolved: bool = False) -> list[Alert]:
     query = select(Alert).order_by(col(Alert.id))
     if not include_resolved:

@@ -99,10 +99,6 @@ class Weekday(StrEnum):
     SAT = "sat"
     SUN = "sun"
 
-    @property
-    def index(self) -> int:
-        return list(Weekday).index(self)
-
 
 class Channels(_Strict):
     briefing: str = Field(pattern=SLACK_CHANNEL_ID)
