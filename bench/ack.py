@@ -4,8 +4,8 @@ What runs, each piece in its own process so that no two share a GIL:
 
 - FakeSlack (tests/fake_slack.py), the Web API and the `response_url`s: one process for the run;
 - the server, one process per (server, threads, app), on a fresh copy of a seeded SQLite store:
-  - `real`: `create_app` + `Scheduler` with its outbox drain, as `switchboard run` serves it
-    (the hourly agent jobs are left out so that none fires mid-run);
+  - `real`: `create_app` and its worker process (inbox, outbox drain), as `switchboard run`
+    serves it (the hourly agent jobs are left out so that none fires mid-run);
   - `bare`: a Bolt `App` whose `/ops` and `alert.ack` listeners only call `ack()` (same signing
     secret; its client points at the fake, where Bolt sends its one auth.test);
   served by `bot.server.http_server` (waitress on 127.0.0.1, port 0, `--threads`) or, to compare
@@ -32,17 +32,17 @@ CPU is reported per process as % of one core (load generator, server, fake) and,
     python bench/ack.py [--requests 2000] [--concurrency 50] [--threads 8,16,32]
                         [--apps bare,real] [--servers waitress,wsgiref,wsgiref-1]
                         [--warmup 200] [--rounds 3] [--quiet-wait 30] [--json PATH]
-                        [--diagnose] [--profile DIR] [--no-scheduler]
+                        [--diagnose] [--profile DIR] [--no-worker]
                         [--listener-workers N] [--switch-interval S]
 
 --rounds repeats everything and shows medians (and the p99 range); --quiet-wait waits, before
 each server, up to S seconds for an idle machine. --diagnose adds server-side timing (Bolt
 dispatch time; wait of listeners in Bolt's listener executor; listener run time); --profile
 writes cProfile stats of the request and listener threads (slow: where the time goes, not
-figures). What-ifs, not what production runs: --no-scheduler (real app without the outbox
-drain and its kicks), --listener-workers (the real app's listener executor size; Bolt's
-default is 5), --switch-interval (their GIL switch interval). Loopback only; every phase is
-bounded by --requests and --max-seconds.
+figures). What-ifs, not what production runs: --no-worker (real app without its worker
+process: clicks are recorded and acknowledged, nothing applies them), --listener-workers (the
+real app's listener executor size; Bolt's default is 5), --switch-interval (their GIL switch
+interval). Loopback only; every phase is bounded by --requests and --max-seconds.
 """
 
 from __future__ import annotations
@@ -78,7 +78,6 @@ from statistics import median
 from typing import Any, cast
 from wsgiref.simple_server import WSGIRequestHandler, WSGIServer, make_server
 
-from pydantic import SecretStr
 from slack_bolt import Ack, App
 from slack_sdk import WebClient
 from slack_sdk.signature import SignatureVerifier
@@ -86,13 +85,14 @@ from sqlalchemy import Engine, func, insert, select
 
 from bot.app import SlackApp, create_app
 from bot.outbox import Outbox
-from bot.server import EVENTS_PATH, Scheduler, http_server, stop_http, wsgi_app
-from bot.settings import Settings
+from bot.server import EVENTS_PATH, http_server, stop_http, wsgi_app
+from bot.settings import load_settings
+from bot.worker import WorkerProcess, WorkerSpec
 from handlers.context import Deps
 from handlers.refs import AlertRef
 from store import ownership
 from store.alerts import Alert, AlertDirection, AlertState
-from store.engine import open_store, reading, transaction
+from store.engine import open_inbox, open_store, reading, transaction
 from store.manifest import load_manifest
 from store.outbox import OutboxKind, OutboxMessage, OutboxState
 from store.source_data import AdAccount, Client, ClientStatus, Platform
@@ -237,7 +237,7 @@ class ServerConfig:
     diagnose: bool = False
     profile: str | None = None  # directory for .pstats
     listener_workers: int | None = None
-    scheduler: bool = True
+    worker: bool = True
     switch_interval: float | None = None
 
 
@@ -362,23 +362,32 @@ def server_process(conn: Connection, config: ServerConfig) -> None:
         sys.setswitchinterval(config.switch_interval)
     engine = open_store(f"sqlite:///{config.db}")
     manifest = load_manifest(MANIFEST)
-    scheduler: Scheduler | None = None
+    worker: WorkerProcess | None = None
     if config.app == "real":
-        settings = Settings(
-            slack_bot_token=SecretStr(TOKEN),
-            slack_signing_secret=SecretStr(SECRET),
-            slack_app_token=None,
-            slack_api_url=config.fake_url + "/api/",
+        # As `switchboard run`: the worker process is spawned and reads its settings from
+        # the environment; the hourly agent runs are off so that none fires mid-run.
+        url = f"sqlite:///{config.db}"
+        os.environ.update(
+            DATABASE_URL=url,
+            SWITCHBOARD_MANIFEST=str(MANIFEST),
+            SLACK_BOT_TOKEN=TOKEN,
+            SLACK_SIGNING_SECRET=SECRET,
+            SLACK_API_URL=config.fake_url + "/api/",
         )
-        slack = create_app(settings, engine, manifest, clock=lambda: datetime.now(UTC))
-        if config.scheduler:
-            scheduler = Scheduler(slack, engine, manifest, lambda: datetime.now(UTC))
-            for job in scheduler.scheduler.get_jobs():
-                if job.id.startswith("agent:"):  # hourly cron: must not fire mid-run
-                    job.remove()
+        os.environ.pop("SLACK_APP_TOKEN", None)
+        if config.worker:
+            worker = WorkerProcess(WorkerSpec(log_level=logging.WARNING, agents=False))
+        slack = create_app(
+            load_settings(),
+            engine,
+            manifest,
+            clock=lambda: datetime.now(UTC),
+            inbox=open_inbox(url, engine),
+            wake=worker.wake.set if worker else lambda: None,
+        )
     else:
         bolt = bare_app(config.fake_url)
-        slack = SlackApp(app=bolt, outbox=cast(Outbox, None), deps=cast(Deps, None))
+        slack = SlackApp(app=bolt, outbox=cast(Outbox, None), deps=cast(Deps, None), work={})
 
     probe = Probe(profile=config.profile is not None)
     runner = slack.app._listener_runner
@@ -405,17 +414,25 @@ def server_process(conn: Connection, config: ServerConfig) -> None:
         port, serve = server.server_port, server.serve_forever
     thread = threading.Thread(target=serve, name="server", daemon=True)
     thread.start()
-    if scheduler:
-        scheduler.start()
+    if worker:
+        worker.start()
+        if not worker.ready.wait(60):
+            raise RuntimeError("the worker did not start within 60 s")
     conn.send({"port": port})
     try:
         while True:
             command = conn.recv()
             if command == "mark":
                 probe.reset()
-                conn.send(time.process_time())
+                conn.send(
+                    {
+                        "cpu": time.process_time(),
+                        "worker": process_cpu(worker.pid) if worker else 0.0,
+                    }
+                )
             elif command == "cpu":
-                conn.send({"cpu": time.process_time(), **probe.summary()})
+                worker_cpu = process_cpu(worker.pid) if worker else 0.0
+                conn.send({"cpu": time.process_time(), "worker": worker_cpu, **probe.summary()})
             elif command == "acknowledged":
                 conn.send(acknowledged(engine))
             elif command == "outbox":
@@ -430,8 +447,8 @@ def server_process(conn: Connection, config: ServerConfig) -> None:
         else:
             server.shutdown()
         thread.join(timeout=10)
-        if scheduler:
-            scheduler.stop()
+        if worker:
+            worker.stop()
         report = ""
         if config.profile:
             name = f"{config.server}-{config.threads}-{config.app}.pstats"
@@ -458,7 +475,8 @@ class ServerHandle:
 
 def start_server(context: Any, config: ServerConfig) -> ServerHandle:
     parent, child = context.Pipe()
-    process = context.Process(target=server_process, args=(child, config), daemon=True)
+    # Not a daemon: the real app's server starts its worker process, as `switchboard run` does.
+    process = context.Process(target=server_process, args=(child, config))
     process.start()
     if not parent.poll(60):
         raise RuntimeError("server did not start within 60 s")
@@ -518,6 +536,15 @@ def wait_for_quiet(limit: float, busy_below: float = 0.15) -> float:
         busy = (busy1 - busy0) / (total1 - total0) if total1 > total0 else math.nan
         if not busy >= busy_below or time.monotonic() >= deadline:
             return busy
+
+
+def process_cpu(pid: int | None) -> float:
+    """CPU seconds (user + system) a process has used, from /proc (0 if unavailable)."""
+    try:
+        fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    except (OSError, IndexError):
+        return 0.0
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
 
 
 def cpu_ticks() -> tuple[int, int]:
@@ -636,6 +663,7 @@ class Row:
     statuses: dict[str, int]
     loadgen_cpu_pct: float  # of one core
     server_cpu_pct: float
+    worker_cpu_pct: float  # the real app's worker process
     fake_cpu_pct: float
     machine_busy_pct: float  # of all cores
     other_cpu_pct: float  # of one core: processes not ours (a shared machine)
@@ -662,7 +690,8 @@ def run_server(
             warm = requests_for(scenario, config.fake_url, 0, args.warmup)
             preconnect = config.server == "waitress"
             warm_load = drive(handle.port, warm, args.concurrency, args.max_seconds, preconnect)
-            if scenario == "alert.ack" and config.app != "bare":
+            applied = scenario == "alert.ack" and config.app != "bare" and config.worker
+            if applied:
                 # A request that failed (wsgiref resets connections) acknowledged nothing.
                 ok = sum(1 for r in warm_load.statuses.elements() if r == "200")
                 if wait_for_acks(handle, ok, args.max_seconds) < 0:
@@ -673,7 +702,7 @@ def run_server(
             load = drive(handle.port, measured, args.concurrency, args.max_seconds, preconnect)
             server1, fake1 = handle.ask("cpu"), ask(fake, "cpu")
             lag = None
-            if scenario == "alert.ack" and config.app != "bare":
+            if applied:
                 lag = wait_for_acks(handle, warm_ok + len(load.latencies), args.max_seconds)
             stats = summarize(load.latencies)
             rows.append(
@@ -689,7 +718,8 @@ def run_server(
                     rps=stats["n"] / load.wall,
                     statuses=dict(load.statuses),
                     loadgen_cpu_pct=100 * load.loadgen_cpu / load.wall,
-                    server_cpu_pct=100 * (server1["cpu"] - server0) / load.wall,
+                    server_cpu_pct=100 * (server1["cpu"] - server0["cpu"]) / load.wall,
+                    worker_cpu_pct=100 * (server1["worker"] - server0["worker"]) / load.wall,
                     fake_cpu_pct=100 * (fake1 - fake0) / load.wall,
                     machine_busy_pct=100 * load.machine_busy,
                     background_lag_s=lag,
@@ -697,7 +727,15 @@ def run_server(
                         0.0,
                         100 * load.machine_busy * CPUS
                         - 100
-                        * (load.loadgen_cpu + server1["cpu"] - server0 + fake1 - fake0)
+                        * (
+                            load.loadgen_cpu
+                            + server1["cpu"]
+                            - server0["cpu"]
+                            + server1["worker"]
+                            - server0["worker"]
+                            + fake1
+                            - fake0
+                        )
                         / load.wall,
                     ),
                     server_side=(
@@ -708,7 +746,7 @@ def run_server(
                 )
             )
             print(describe(rows[-1]), file=sys.stderr, flush=True)
-        if config.app != "bare" and config.scheduler:
+        if config.app != "bare" and config.worker:
             outbox = handle.ask("outbox")
             print(f"    outbox rows by state: {outbox}", file=sys.stderr, flush=True)
     finally:
@@ -757,6 +795,7 @@ def describe(row: Row) -> str:
         f" n={row.n} p50={row.p50_ms:.1f} p99={row.p99_ms:.1f} max={row.max_ms:.1f}ms"
         f" {row.rps:.0f} req/s statuses={row.statuses}"
         f" cpu: loadgen {row.loadgen_cpu_pct:.0f}% server {row.server_cpu_pct:.0f}%"
+        f" worker {row.worker_cpu_pct:.0f}%"
         f" fake {row.fake_cpu_pct:.0f}% others {row.other_cpu_pct:.0f}%"
         f" machine {row.machine_busy_pct:.0f}% of {CPUS}{extra}"
     )
@@ -781,6 +820,7 @@ class Summary:
     rps: float
     loadgen_cpu_pct: float
     server_cpu_pct: float
+    worker_cpu_pct: float
     fake_cpu_pct: float
     other_cpu_pct: float
     background_lag_s: float | None
@@ -810,6 +850,7 @@ def combine(rows: list[Row]) -> list[Summary]:
                 rps=median(r.rps for r in group),
                 loadgen_cpu_pct=median(r.loadgen_cpu_pct for r in group),
                 server_cpu_pct=median(r.server_cpu_pct for r in group),
+                worker_cpu_pct=median(r.worker_cpu_pct for r in group),
                 fake_cpu_pct=median(r.fake_cpu_pct for r in group),
                 other_cpu_pct=median(r.other_cpu_pct for r in group),
                 background_lag_s=median(lags) if lags else None,
@@ -826,7 +867,7 @@ def table(summaries: list[Summary]) -> Iterator[str]:
     yield (
         "| server | threads | scenario | app | n ok | failed | p50 ms | p99 ms (range) | max ms"
         " | req/s"
-        " | p50 / bare | p99 / bare | lag s | CPU %: loadgen / server / fake / others |"
+        " | p50 / bare | p99 / bare | lag s | CPU %: loadgen / server / worker / fake / others |"
     )
     yield "|---|---:|---|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---|"
     for s in summaries:
@@ -840,7 +881,8 @@ def table(summaries: list[Summary]) -> Iterator[str]:
             f"| {s.server} | {threads} | `{s.scenario}` | {s.app} | {s.n} | {s.errors}"
             f" | {s.p50_ms:.1f}"
             f" | {s.p99_ms:.1f}{spread} | {s.max_ms:.1f} | {s.rps:.0f} | {p50x} | {p99x} | {lag}"
-            f" | {s.loadgen_cpu_pct:.0f} / {s.server_cpu_pct:.0f} / {s.fake_cpu_pct:.0f}"
+            f" | {s.loadgen_cpu_pct:.0f} / {s.server_cpu_pct:.0f} / {s.worker_cpu_pct:.0f}"
+            f" / {s.fake_cpu_pct:.0f}"
             f" / {s.other_cpu_pct:.0f} |"
         )
 
@@ -895,7 +937,9 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--diagnose", action="store_true")
     parser.add_argument("--profile", type=Path, default=None, metavar="DIR")
     parser.add_argument("--listener-workers", type=int, default=None)
-    parser.add_argument("--no-scheduler", action="store_true", help="real app without outbox drain")
+    parser.add_argument(
+        "--no-worker", action="store_true", help="real app with nothing applying the clicks"
+    )
     parser.add_argument(
         "--switch-interval",
         type=float,
@@ -944,7 +988,7 @@ def main(argv: list[str] | None = None) -> int:
                     diagnose=args.diagnose,
                     profile=str(args.profile) if args.profile else None,
                     listener_workers=None if app == "bare" else args.listener_workers,
-                    scheduler=not args.no_scheduler,
+                    worker=not args.no_worker,
                     switch_interval=None if app == "bare" else args.switch_interval,
                 )
                 for server in servers

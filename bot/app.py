@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import logging
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from datetime import datetime
 
@@ -17,10 +17,12 @@ from slack_sdk.http_retry.builtin_handlers import (
 from sqlalchemy import Engine
 
 from bot import views
+from bot.inbox import Recorder
 from bot.outbox import Outbox
 from bot.settings import Settings
 from handlers import register_all
 from handlers.context import Deps
+from handlers.deferred import Work
 from store.manifest import AgencyManifest
 
 log = logging.getLogger(__name__)
@@ -53,6 +55,7 @@ class SlackApp:
     app: App
     outbox: Outbox
     deps: Deps
+    work: Mapping[str, Work]  # what the worker runs for each recorded request kind
 
 
 def create_app(
@@ -61,9 +64,15 @@ def create_app(
     manifest: AgencyManifest,
     *,
     clock: Callable[[], datetime],
+    inbox: Engine,
+    wake: Callable[[], None] = lambda: None,
     verify_token: bool = True,
 ) -> SlackApp:
-    """Wire listeners, views and the outbox. `settings.require_slack()` must have passed."""
+    """Wire listeners, views, the inbox and the outbox.
+
+    `settings.require_slack()` must have passed. `wake` tells the worker that the inbox or
+    the outbox has something for it.
+    """
     socket_mode = settings.slack_app_token is not None
     app = App(
         client=listener_client(settings),
@@ -75,14 +84,21 @@ def create_app(
         # Socket Mode has no HTTP requests to verify; HTTP mode always verifies.
         request_verification_enabled=not socket_mode,
         token_verification_enabled=verify_token,
-        # Listeners ack on the request thread and hand their work to lazy listeners: an
-        # ack never queues behind other clicks' database work (see bench/README.md).
+        # Listeners ack on the request thread: an ack never queues behind other clicks'
+        # work, which is recorded for the worker (see bench/README.md).
         process_before_response=True,
         logger=log,
     )
     outbox = Outbox(
         engine, outbox_client(settings), clock=clock, alerts_channel=manifest.channels.alerts
     )
-    deps = Deps(engine=engine, manifest=manifest, clock=clock, views=views)
-    register_all(app, deps)
-    return SlackApp(app=app, outbox=outbox, deps=deps)
+    deps = Deps(
+        engine=engine,
+        manifest=manifest,
+        clock=clock,
+        views=views,
+        kick_outbox=wake,
+        defer=Recorder(inbox, clock=clock, wake=wake),
+    )
+    work = register_all(app, deps)
+    return SlackApp(app=app, outbox=outbox, deps=deps, work=work)

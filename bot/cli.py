@@ -189,9 +189,10 @@ def run(
     port: Annotated[int, typer.Option("--port", min=1, max=65535, help="HTTP port.")] = 3000,
     host: Annotated[str, typer.Option("--host", help="HTTP interface.")] = "0.0.0.0",
 ) -> None:
-    """Run the Slack app (HTTP, or Socket Mode when SLACK_APP_TOKEN is set) and the scheduler."""
+    """Run the Slack app (HTTP, or Socket Mode when SLACK_APP_TOKEN is set) and its worker."""
     from bot.app import create_app
-    from bot.server import Scheduler, serve
+    from bot.server import serve
+    from bot.worker import WorkerProcess, WorkerSpec
 
     rt = runtime(ctx)
     try:
@@ -202,8 +203,16 @@ def run(
     logging.basicConfig(
         level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s"
     )
+    worker = WorkerProcess(WorkerSpec(db_url=rt.db_url, manifest=rt.manifest_override))
     try:
-        slack = create_app(rt.settings, rt.engine, rt.manifest, clock=rt.now)
+        slack = create_app(
+            rt.settings,
+            rt.engine,
+            rt.manifest,
+            clock=rt.now,
+            inbox=rt.inbox,
+            wake=worker.wake.set,
+        )
     except (BoltError, SlackApiError, OSError) as error:
         reason = getattr(error, "response", None) and error.response.get("error")  # type: ignore[attr-defined]
         err.print(
@@ -216,7 +225,7 @@ def run(
     app_token = rt.settings.slack_app_token
     serve(
         slack,
-        Scheduler(slack, rt.engine, rt.manifest, rt.now),
+        worker,
         rt.engine,
         host=host,
         port=port,

@@ -12,7 +12,7 @@ from sqlalchemy import Engine
 
 from bot.settings import Settings, load_settings
 from store import ownership
-from store.engine import open_store, transaction
+from store.engine import open_inbox, open_store, transaction
 from store.manifest import AgencyManifest, load_manifest
 
 
@@ -43,6 +43,11 @@ class Runtime:
             owners = {name: (d.agent, d.owner) for name, d in self.manifest.domains.items()}
             ownership.seed(session, owners, now=self.now())
         return engine
+
+    @cached_property
+    def inbox(self) -> Engine:
+        """Where Slack requests wait for the worker (store/inbox.py)."""
+        return open_inbox(self.settings.database_url, self.engine)
 
     def now(self) -> datetime:
         return self.clock()

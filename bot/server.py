@@ -1,4 +1,4 @@
-"""`switchboard run`: the Slack app over HTTP (waitress) or Socket Mode, plus the scheduler.
+"""`switchboard run`: the Slack app over HTTP (waitress) or Socket Mode, plus its worker.
 
 HTTP mode serves `POST /slack/events` and `GET /healthz` from a threaded WSGI server: a
 sync Bolt app needs threads, not an event loop (see bench/README.md for the measurement).
@@ -9,27 +9,19 @@ from __future__ import annotations
 import json
 import logging
 import signal
-import time
 from collections.abc import Callable, Iterable
-from datetime import datetime
 from typing import Any
 
-from apscheduler.schedulers.background import BackgroundScheduler
-from apscheduler.triggers.cron import CronTrigger
 from slack_bolt.adapter.socket_mode import SocketModeHandler
 from slack_bolt.adapter.wsgi import SlackRequestHandler
 from sqlalchemy import Engine, text
 from waitress.server import create_server
 
-from bot.agent_runs import RUNNABLE, run_agents
 from bot.app import SlackApp
-from store.manifest import AgencyManifest
+from bot.worker import WorkerProcess
 
 log = logging.getLogger(__name__)
 EVENTS_PATH = "/slack/events"
-DEFAULT_AGENT_SCHEDULE = "0 * * * *"  # hourly; runs are idempotent per date
-OUTBOX_JOB = "outbox"
-KICK_INTERVAL = 0.5  # seconds
 
 WsgiApp = Callable[[dict[str, Any], Callable[..., Any]], Iterable[bytes]]
 
@@ -79,71 +71,6 @@ def stop_http(server: Any) -> None:
     server.task_dispatcher.shutdown()
 
 
-class Scheduler:
-    """Agents on the manifest's schedules and the outbox drain, in one process."""
-
-    def __init__(
-        self,
-        slack: SlackApp,
-        engine: Engine,
-        manifest: AgencyManifest,
-        clock: Callable[[], datetime],
-    ) -> None:
-        self.slack, self.engine, self.manifest, self.clock = slack, engine, manifest, clock
-        self.scheduler = BackgroundScheduler(timezone=manifest.tz)
-        self.scheduler.add_job(
-            slack.outbox.drain, "interval", seconds=1, id=OUTBOX_JOB, max_instances=1, coalesce=True
-        )
-        for agent in RUNNABLE:
-            spec = manifest.agents.get(agent)
-            if spec is None:
-                continue
-            trigger = CronTrigger.from_crontab(
-                spec.schedule or DEFAULT_AGENT_SCHEDULE, timezone=manifest.tz
-            )
-            self.scheduler.add_job(
-                self.run_agent,
-                trigger,
-                args=[agent],
-                id=f"agent:{agent}",
-                max_instances=1,
-                coalesce=True,
-            )
-        self._last_kick = 0.0
-        slack.deps.kick_outbox = self.kick
-
-    def run_agent(self, agent: str) -> None:
-        now = self.clock()
-        runs = run_agents(
-            self.engine,
-            self.manifest,
-            as_of=now.astimezone(self.manifest.tz).date(),
-            now=now,
-            only=agent,
-        )
-        for run in runs:
-            log.info(run.summary())
-        self.kick()
-
-    def kick(self) -> None:
-        """Drain the outbox now rather than at the next tick (at most twice a second)."""
-        now = time.monotonic()
-        if now - self._last_kick < KICK_INTERVAL:
-            return  # a drain was just asked for; it will carry this message too
-        self._last_kick = now
-        try:
-            self.scheduler.modify_job(OUTBOX_JOB, next_run_time=datetime.now(self.manifest.tz))
-        except Exception:  # not started yet, or shutting down: the next tick drains
-            log.debug("outbox kick skipped", exc_info=True)
-
-    def start(self) -> None:
-        self.scheduler.start()
-
-    def stop(self) -> None:
-        if self.scheduler.running:
-            self.scheduler.shutdown(wait=True)
-
-
 def socket_mode_handler(slack: SlackApp, app_token: str) -> SocketModeHandler:
     """The same app and listeners over Socket Mode (its Web API client is the app's)."""
     return SocketModeHandler(slack.app, app_token)
@@ -151,7 +78,7 @@ def socket_mode_handler(slack: SlackApp, app_token: str) -> SocketModeHandler:
 
 def serve(
     slack: SlackApp,
-    scheduler: Scheduler,
+    worker: WorkerProcess,
     engine: Engine,
     *,
     host: str,
@@ -159,13 +86,13 @@ def serve(
     app_token: str | None,
     threads: int = 16,
 ) -> None:
-    """Run until SIGTERM or Ctrl-C; then stop taking requests and let the scheduler finish."""
+    """Run until SIGTERM or Ctrl-C; then stop taking requests and let the worker finish."""
 
     def on_sigterm(_signum: int, _frame: object) -> None:
         raise KeyboardInterrupt
 
     signal.signal(signal.SIGTERM, on_sigterm)
-    scheduler.start()
+    worker.start()
     try:
         if app_token:
             log.info("connecting over Socket Mode")
@@ -177,6 +104,6 @@ def serve(
     except KeyboardInterrupt:
         pass  # waitress catches it itself; Socket Mode does not
     finally:
-        log.info("shutting down: letting the scheduler finish its jobs")
-        scheduler.stop()
+        log.info("shutting down: letting the worker finish what it holds")
+        worker.stop()
         log.info("stopped")

@@ -4,8 +4,12 @@ from slack_bolt import App
 
 from handlers import alerts, ops, owners
 from handlers.context import Deps
+from handlers.deferred import Deferred, Work
 
 
-def register_all(app: App, deps: Deps) -> None:
+def register_all(app: App, deps: Deps) -> dict[str, Work]:
+    """Register every listener; returns the deferred work the worker runs, by kind."""
+    deferred = Deferred(app, deps)
     for module in (ops, alerts, owners):
-        module.register(app, deps)
+        module.register(app, deps, deferred)
+    return deferred.work

@@ -11,6 +11,7 @@ from slack_sdk import WebClient
 from handlers import ops
 from handlers.alert_posts import refresh
 from handlers.context import Deps
+from handlers.deferred import Deferred
 from handlers.interaction import (
     ack_now,
     clicked,
@@ -104,7 +105,7 @@ def reassign(deps: Deps, alert_id: int, to: str, user: str) -> Reply:
     return Reply(f"Alert #{alert_id} is now assigned to <@{to}> (was <@{before}>).", changed=True)
 
 
-def register(app: App, deps: Deps) -> None:
+def register(app: App, deps: Deps, deferred: Deferred) -> None:
     def on_ack(body: dict[str, Any], respond: Respond) -> None:
         if not (ref := clicked(body, AlertRef, respond)):
             return
@@ -139,8 +140,8 @@ def register(app: App, deps: Deps) -> None:
             current=alert.assignee,
         )
 
-    # Ack on the request thread at once; the work runs after, on Bolt's lazy executor.
-    app.action(ActionId.ALERT_ACK)(ack=ack_now, lazy=[on_ack])
+    deferred.action(ActionId.ALERT_ACK, on_ack)
+    # Opening a modal cannot wait in the worker's queue: its trigger_id lasts 3 seconds.
     app.action(ActionId.ALERT_REASSIGN)(ack=ack_now, lazy=[on_reassign])
 
     @app.view(CallbackId.ALERT_REASSIGN)

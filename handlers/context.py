@@ -54,6 +54,10 @@ class Views(Protocol):
     def notice_modal(self, title: str, text: str) -> View: ...
 
 
+def _no_inbox(kind: str, body: dict[str, Any]) -> None:
+    raise RuntimeError(f"no inbox is wired to record {kind}")
+
+
 @dataclass
 class Deps:
     engine: Engine
@@ -61,6 +65,8 @@ class Deps:
     clock: Callable[[], datetime]
     views: Views
     kick_outbox: Callable[[], None] = lambda: None  # ask the outbox to drain now
+    # Record a request for the worker (handlers/deferred.py); bot/app.py wires the inbox.
+    defer: Callable[[str, dict[str, Any]], None] = _no_inbox
 
     @property
     def tz(self) -> ZoneInfo:

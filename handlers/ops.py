@@ -11,6 +11,7 @@ from slack_bolt import Ack, App, Respond
 from handlers import owners
 from handlers.alert_posts import label
 from handlers.context import Deps, Message
+from handlers.deferred import Deferred
 from store import alerts, audit, ownership
 from store.alerts import AlertState
 from store.engine import reading
@@ -96,26 +97,28 @@ def answer(deps: Deps, command: Command, user: str) -> Message:
     return Message(text=owners.reassign_domain(deps, command.domain, command.user, by=user).text)
 
 
-def register(app: App, deps: Deps) -> None:
-    def ack_ops(ack: Ack, command: dict[str, Any]) -> None:
+def register(app: App, deps: Deps, deferred: Deferred) -> None:
+    def answer_later(body: dict[str, Any], respond: Respond) -> None:
+        try:
+            command = parse(body.get("text", ""), deps)
+        except UsageError as problem:  # the manifest changed since the ack
+            reply = deps.views.help(str(problem))
+        else:
+            reply = answer(deps, command, body["user_id"])
+        respond(response_type="ephemeral", **reply.payload())
+
+    kind = deferred.register("command:/ops", answer_later)
+
+    @app.command("/ops")
+    def ack_ops(ack: Ack, body: dict[str, Any]) -> None:
         """Help and usage problems are answered in the ack itself; the rest comes after."""
         try:
-            parsed = parse(command.get("text", ""), deps)
+            parsed = parse(body.get("text", ""), deps)
         except UsageError as problem:
             ack(response_type="ephemeral", **deps.views.help(str(problem)).payload())
             return
         if parsed.name == "help":
             ack(response_type="ephemeral", **deps.views.help().payload())
-        else:
-            ack()
-
-    def answer_later(command: dict[str, Any], respond: Respond) -> None:
-        try:
-            parsed = parse(command.get("text", ""), deps)
-        except UsageError:
-            return  # answered in the ack
-        if parsed.name != "help":
-            reply = answer(deps, parsed, command["user_id"])
-            respond(response_type="ephemeral", **reply.payload())
-
-    app.command("/ops")(ack=ack_ops, lazy=[answer_later])
+            return
+        deps.defer(kind, body)
+        ack()

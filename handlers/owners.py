@@ -9,6 +9,7 @@ from slack_bolt import Ack, App, Respond
 from slack_sdk import WebClient
 
 from handlers.context import Deps
+from handlers.deferred import Deferred
 from handlers.interaction import (
     ack_now,
     clicked,
@@ -52,7 +53,7 @@ def reassign_domain(deps: Deps, domain: str, to: str, *, by: str) -> Outcome:
     return Outcome(True, f"{domain} is now owned by <@{to}> (was <@{before}>).")
 
 
-def register(app: App, deps: Deps) -> None:
+def register(app: App, deps: Deps, _deferred: Deferred) -> None:
     def open_modal(body: dict[str, Any], client: WebClient, respond: Respond) -> None:
         if not (ref := clicked(body, DomainRef, respond)):
             return
@@ -76,6 +77,7 @@ def register(app: App, deps: Deps) -> None:
             current=row.owner,
         )
 
+    # Opens a modal, so it runs here, not in the worker: its trigger_id lasts 3 seconds.
     app.action(ActionId.OWNER_REASSIGN)(ack=ack_now, lazy=[open_modal])
 
     @app.view(CallbackId.OWNER_REASSIGN)

@@ -19,6 +19,7 @@ MIGRATIONS = Path(__file__).parent / "migrations"
 # Any constant shared by replicas: only one of them migrates at a time.
 _MIGRATION_LOCK_ID = 0x5B0A4D
 _READONLY = "switchboard_readonly"
+_SINGLE_STATEMENT = "switchboard_single_statement"
 
 
 def normalize_url(url: str) -> str:
@@ -50,6 +51,8 @@ def create(url: str, **engine_options: Any) -> Engine:
 
     @event.listens_for(engine, "begin")
     def _sqlite_begin(conn: Any) -> None:
+        if conn.get_execution_options().get(_SINGLE_STATEMENT, False):
+            return  # the statement is its own transaction (see single_statement)
         # A writing transaction takes the lock when it starts, not at its first write, so
         # two writers queue on busy_timeout instead of one failing with "database is locked".
         readonly = conn.get_execution_options().get(_READONLY, False)
@@ -65,33 +68,69 @@ def alembic_config(engine: Engine) -> Config:
     return config
 
 
-def needs_upgrade(engine: Engine) -> bool:
-    head = ScriptDirectory.from_config(alembic_config(engine)).get_current_head()
+ALL_BRANCHES = "heads"
+INBOX_BRANCH = "inbox@head"
+
+
+def _wanted_heads(script: ScriptDirectory, target: str) -> set[str]:
+    if target == ALL_BRANCHES:
+        return set(script.get_heads())
+    return {script.get_revision(target).revision}  # type: ignore[union-attr]
+
+
+def needs_upgrade(engine: Engine, target: str = ALL_BRANCHES) -> bool:
+    script = ScriptDirectory.from_config(alembic_config(engine))
     with engine.connect() as connection:
-        return MigrationContext.configure(connection).get_current_revision() != head
+        current = set(MigrationContext.configure(connection).get_current_heads())
+    return current != _wanted_heads(script, target)
 
 
-def upgrade(engine: Engine) -> None:
+def upgrade(engine: Engine, target: str = ALL_BRANCHES) -> None:
     """Bring the schema to the newest migration (no-op when it is there already)."""
     if engine.dialect.name == "postgresql":
         with engine.connect() as connection:
             connection.execute(text("SELECT pg_advisory_lock(:id)"), {"id": _MIGRATION_LOCK_ID})
             try:
-                if needs_upgrade(engine):
-                    command.upgrade(alembic_config(engine), "head")
+                if needs_upgrade(engine, target):
+                    command.upgrade(alembic_config(engine), target)
             finally:
                 connection.execute(
                     text("SELECT pg_advisory_unlock(:id)"), {"id": _MIGRATION_LOCK_ID}
                 )
                 connection.commit()
-    elif needs_upgrade(engine):
-        command.upgrade(alembic_config(engine), "head")
+    elif needs_upgrade(engine, target):
+        command.upgrade(alembic_config(engine), target)
 
 
 def open_store(url: str, **engine_options: Any) -> Engine:
     """The engine for `url`, its database created and migrated on first use."""
     engine = create(url, **engine_options)
     upgrade(engine)
+    return engine
+
+
+def inbox_url(url: str) -> str | None:
+    """Where the inbox lives when not beside the store: a SQLite store's sibling file.
+
+    SQLite has one writer at a time; with the inbox in its own file, recording a click
+    never waits behind the worker's transactions on the store. None: use the store itself.
+    """
+    parsed = make_url(normalize_url(url))
+    if parsed.get_backend_name() != "sqlite" or parsed.database in (None, "", ":memory:"):
+        return None
+    path = Path(parsed.database)
+    return parsed.set(
+        database=str(path.with_name(f"{path.stem}.inbox{path.suffix}"))
+    ).render_as_string()
+
+
+def open_inbox(url: str, store: Engine) -> Engine:
+    """The inbox's engine for the store at `url` (whose engine is `store`), migrated."""
+    separate = inbox_url(url)
+    if separate is None:
+        return store  # open_store migrated every branch, the inbox's included
+    engine = create(separate)
+    upgrade(engine, INBOX_BRANCH)
     return engine
 
 
@@ -105,6 +144,16 @@ def transaction(engine: Engine) -> Iterator[Session]:
         except BaseException:
             session.rollback()
             raise
+
+
+def single_statement(engine: Engine) -> Engine:
+    """For a write that is one statement: on SQLite, no BEGIN and COMMIT around it.
+
+    The statement is atomic by itself, and each BEGIN, statement and COMMIT is a call
+    that gives up Python's GIL and may wait milliseconds to get it back in a busy
+    process. (PostgreSQL keeps its transaction; `begin()` commits it.)
+    """
+    return engine.execution_options(**{_SINGLE_STATEMENT: True})
 
 
 @contextmanager

@@ -18,13 +18,14 @@ from sqlalchemy import Engine, func, select
 
 from bot.agent_runs import run_pacing
 from bot.app import SlackApp, create_app
+from bot.inbox import Worker
 from bot.server import http_server, socket_mode_handler, stop_http
 from bot.settings import Settings
 from handlers.refs import AlertRef, DomainRef
 from store import ownership
 from store.alerts import Alert, AlertState
 from store.audit import AuditEvent
-from store.engine import reading, transaction
+from store.engine import open_inbox, reading, transaction
 from store.manifest import AgencyManifest
 from store.ownership import DomainOwner
 from tests.agency_builder import AgencyBuilder
@@ -101,7 +102,8 @@ class Live:
 @pytest.fixture
 def live(tmp_path: Path, sqlite_template: Path, manifest: AgencyManifest) -> Iterator[Live]:
     clock = FakeClock()
-    _, engine = sqlite_store(sqlite_template, tmp_path)
+    url, engine = sqlite_store(sqlite_template, tmp_path)
+    inbox_engine = open_inbox(url, engine)
     with transaction(engine) as session:
         owners = {name: (d.agent, d.owner) for name, d in manifest.domains.items()}
         ownership.seed(session, owners, now=clock())
@@ -117,9 +119,17 @@ def live(tmp_path: Path, sqlite_template: Path, manifest: AgencyManifest) -> Ite
             slack_app_token=None,
             slack_api_url=fake.api_url,
         )
-        slack = create_app(settings, engine, manifest, clock=clock)
+        wake, stop = threading.Event(), threading.Event()
+        slack = create_app(
+            settings, engine, manifest, clock=clock, inbox=inbox_engine, wake=wake.set
+        )
+        # The worker as `switchboard run` runs it, on a thread here (the outbox is drained
+        # by the tests themselves, with the clock moved past each channel's pacing).
+        worker = Worker(inbox_engine, slack.work, clock=clock)
         server = http_server(slack, engine, host="127.0.0.1", port=0, threads=12)
+        worker_thread = threading.Thread(target=worker.run, args=(stop, wake), daemon=True)
         thread = threading.Thread(target=server.run, daemon=True)
+        worker_thread.start()
         thread.start()
         try:
             yield Live(
@@ -134,7 +144,11 @@ def live(tmp_path: Path, sqlite_template: Path, manifest: AgencyManifest) -> Ite
         finally:
             stop_http(server)
             thread.join(timeout=5)
+            stop.set()
+            wake.set()
+            worker_thread.join(timeout=5)
             engine.dispose()
+            inbox_engine.dispose()
 
 
 def ref(alert_id: int) -> str:
@@ -409,7 +423,9 @@ def test_socket_mode_uses_the_app_token_and_the_same_listeners(
         slack_signing_secret=None,
         slack_api_url="http://127.0.0.1:9/api/",  # never called: no network in this test
     )
-    slack = create_app(settings, engine, manifest, clock=FakeClock(), verify_token=False)
+    slack = create_app(
+        settings, engine, manifest, clock=FakeClock(), inbox=engine, verify_token=False
+    )
 
     handler = socket_mode_handler(slack, "xapp-1-test")
 

@@ -1,0 +1,198 @@
+"""Both ends of the inbox (`store/inbox.py`): the web process records, the worker applies.
+
+The split exists for the acknowledgement: Slack waits at most 3 seconds for it, and one
+Python process can acknowledge far more clicks per second than it can apply. Recording is
+one small insert; applying (authorize, compare-and-set, audit, re-render) runs in the
+worker process, so a burst of clicks queues there and never in front of an ack.
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from typing import Any, Protocol
+
+from slack_bolt import Respond
+from sqlalchemy import Engine
+
+from handlers.deferred import Work
+from store import inbox
+from store.engine import transaction
+from store.inbox import Claimed
+
+log = logging.getLogger(__name__)
+SORRY = "Sorry, that could not be completed; it is logged as interaction #{id}."
+
+
+class Event(Protocol):
+    """threading.Event or multiprocessing's Event."""
+
+    def set(self) -> None: ...
+    def clear(self) -> None: ...
+    def is_set(self) -> bool: ...
+    def wait(self, timeout: float | None = None) -> bool: ...
+
+
+class RecordFailed(RuntimeError):
+    """The request could not be stored, so it must not be acknowledged."""
+
+
+class _Request:
+    __slots__ = ("body", "error", "kind", "turn", "written")
+
+    def __init__(self, kind: str, body: dict[str, Any]) -> None:
+        self.kind, self.body = kind, body
+        self.turn = threading.Event()  # set when written, or when it is this thread's turn
+        self.written = False
+        self.error: Exception | None = None
+
+
+class Recorder:
+    """The web process's end: record a request durably, then wake the worker.
+
+    Group commit: one thread at a time writes, and it writes every request waiting at that
+    moment in one transaction (one fsync); then it hands the turn to the first request that
+    arrived meanwhile. Each waiting thread sleeps on its own event, so a batch's threads
+    wake together instead of queueing on a lock one by one, which under a busy GIL cost
+    milliseconds each.
+    """
+
+    def __init__(
+        self, engine: Engine, *, clock: Callable[[], datetime], wake: Callable[[], None]
+    ) -> None:
+        self.engine, self.clock, self.wake = engine, clock, wake
+        self._lock = threading.Lock()  # guards the two fields below
+        self._waiting: list[_Request] = []
+        self._writing = False
+
+    def __call__(self, kind: str, body: dict[str, Any]) -> None:
+        mine = _Request(kind, body)
+        with self._lock:
+            self._waiting.append(mine)
+            my_turn = not self._writing
+            self._writing = True
+        if not my_turn:
+            mine.turn.wait()
+        if not mine.written:
+            self._write_batch()
+        if mine.error is not None:
+            raise RecordFailed(f"could not record {kind}") from mine.error
+        self.wake()
+
+    def _write_batch(self) -> None:
+        with self._lock:
+            batch, self._waiting = self._waiting, []
+        try:
+            inbox.record(self.engine, [(r.kind, r.body) for r in batch], now=self.clock())
+        except Exception as error:
+            for request in batch:
+                request.error = error
+        with self._lock:
+            following = self._waiting[0] if self._waiting else None
+            self._writing = following is not None
+        for request in batch:
+            request.written = True
+            request.turn.set()
+        if following is not None:
+            following.turn.set()  # not written: its thread writes the next batch
+
+
+@dataclass(frozen=True)
+class WorkerPolicy:
+    lease: timedelta = timedelta(seconds=60)  # longer than any one piece of work
+    max_attempts: int = 3  # claims of a row whose worker died each time, before giving up
+    batch: int = 20
+    idle: float = 1.0  # seconds between looks at the inbox when nobody wakes the worker
+
+
+class Worker:
+    """Claims recorded requests and runs their deferred work, oldest first."""
+
+    def __init__(
+        self,
+        engine: Engine,
+        work: Mapping[str, Work],
+        *,
+        clock: Callable[[], datetime],
+        policy: WorkerPolicy = WorkerPolicy(),
+        after: Callable[[], None] = lambda: None,
+    ) -> None:
+        self.engine, self.work, self.clock, self.policy = engine, work, clock, policy
+        self.after = after  # e.g. kick the outbox drain
+
+    def drain_once(self) -> int:
+        with transaction(self.engine) as session:
+            claimed = inbox.claim(
+                session, now=self.clock(), lease=self.policy.lease, limit=self.policy.batch
+            )
+        done = [item for item in claimed if self._apply(item)]
+        if done:
+            # One transaction for the batch: on SQLite the recorders share this file's lock.
+            with transaction(self.engine) as session:
+                if inbox.complete(session, done) < len(done):
+                    log.warning("inbox: a lease expired before its work completed")
+        return len(claimed)
+
+    def drain(self, rounds: int = 1000) -> int:
+        total = 0
+        for _ in range(rounds):
+            done = self.drain_once()
+            if not done:
+                break
+            total += done
+        return total
+
+    def run(self, stop: Event, wake: Event | None = None) -> None:
+        """Drain until `stop` is set; `wake` (set by recorders) cuts the idle wait short.
+
+        After work, and on every wake (the web process also wakes the worker when it has
+        queued a message itself), `after` runs: the outbox drain is kicked.
+        """
+        woken = False
+        while not stop.is_set():
+            try:
+                if self.drain() or woken:
+                    self.after()
+            except Exception:  # the store is unreachable, say: look again after the pause
+                log.exception("inbox drain failed; retrying in %s s", self.policy.idle)
+            if wake is None:
+                stop.wait(self.policy.idle)
+            else:
+                woken = wake.wait(self.policy.idle)
+                wake.clear()
+
+    def _apply(self, item: Claimed) -> bool:
+        """Run one request's work; False if it failed (and is recorded as failed)."""
+        work = self.work.get(item.kind)
+        respond = Respond(response_url=item.body.get("response_url"))
+        if work is None:
+            self._give_up(item, respond, f"no work is registered for {item.kind}")
+            return False
+        if item.attempts > self.policy.max_attempts:
+            why = f"the worker stopped during each of {item.attempts - 1} attempts"
+            self._give_up(item, respond, why)
+            return False
+        try:
+            work(item.body, respond)
+        except Exception as error:
+            log.exception("interaction #%s (%s) failed", item.id, item.kind)
+            self._give_up(item, respond, f"{type(error).__name__}: {error}")
+            return False
+        return True
+
+    def _give_up(self, item: Claimed, respond: Respond, why: str) -> None:
+        log.error("interaction #%s (%s) failed: %s", item.id, item.kind, why)
+        with transaction(self.engine) as session:
+            inbox.fail(session, item, why[:2000])
+        if item.body.get("response_url"):
+            try:
+                respond(
+                    response_type="ephemeral",
+                    replace_original=False,
+                    text=SORRY.format(id=item.id),
+                )
+            except Exception:  # the person is not told; the failed row and the log remain
+                log.warning("interaction #%s: could not tell the user", item.id, exc_info=True)

@@ -1,0 +1,123 @@
+"""The worker process of `switchboard run`: the inbox, the outbox and the agents' schedules.
+
+The web process only verifies, records and acknowledges; everything that takes time runs
+here, at a lower CPU priority, so that under load Slack's acknowledgements come first and
+the work catches up after. The web process restarts the worker if it dies; whatever it had
+claimed is taken over when the claim's lease expires.
+"""
+
+from __future__ import annotations
+
+import logging
+import multiprocessing
+import os
+import signal
+import threading
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from bot.inbox import Event, Worker
+from bot.runtime import Runtime
+from bot.scheduler import Scheduler
+
+log = logging.getLogger(__name__)
+NICENESS = 10  # below the web process: acknowledgements first, work after
+RESTART_DELAY = 2.0  # seconds before a dead worker is replaced
+LOG_FORMAT = "%(asctime)s %(levelname)s %(processName)s %(name)s: %(message)s"
+
+
+@dataclass(frozen=True)
+class WorkerSpec:
+    """What the worker needs to build itself (it is spawned, so it re-reads the settings)."""
+
+    db_url: str | None = None
+    manifest: Path | None = None
+    log_level: int = logging.INFO
+    niceness: int = NICENESS
+    agents: bool = True  # run the agents on their schedules (benchmarks turn it off)
+
+
+def worker_main(spec: WorkerSpec, wake: Event, stop: Event, ready: Event) -> None:
+    from bot.app import create_app  # after spawn, in the worker only
+
+    # Ctrl-C reaches the whole process group; the web process stops the worker in order.
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
+    # Not stop.set() in the handler itself: it takes a lock the interrupted code may hold.
+    signal.signal(signal.SIGTERM, lambda *_: threading.Thread(target=stop.set).start())
+    os.nice(spec.niceness)
+    logging.basicConfig(level=spec.log_level, format=LOG_FORMAT)
+    rt = Runtime(db_url=spec.db_url, manifest_override=spec.manifest)
+    slack = create_app(
+        rt.settings, rt.engine, rt.manifest, clock=rt.now, inbox=rt.inbox, verify_token=False
+    )
+    scheduler = Scheduler(slack.outbox, rt.engine, rt.manifest, rt.now, agents=spec.agents)
+    slack.deps.kick_outbox = scheduler.kick
+    worker = Worker(rt.inbox, slack.work, clock=rt.now, after=scheduler.kick)
+    scheduler.start()
+    log.info("worker started (pid %s)", os.getpid())
+    ready.set()
+    try:
+        worker.run(stop, wake)
+    finally:
+        scheduler.stop()
+        rt.engine.dispose()
+        log.info("worker stopped")
+
+
+class WorkerProcess:
+    """Runs `worker_main` in a child process, restarting it if it dies, until `stop()`."""
+
+    def __init__(self, spec: WorkerSpec) -> None:
+        self.spec = spec
+        self._context = multiprocessing.get_context("spawn")  # no forked locks or sockets
+        self.wake = self._context.Event()
+        self._stop = self._context.Event()
+        self.ready = self._context.Event()  # set by each worker once it has started
+        self._process: Any = None
+        self._supervisor: threading.Thread | None = None
+
+    @property
+    def pid(self) -> int | None:
+        return self._process.pid if self._process is not None else None
+
+    def start(self) -> None:
+        self._spawn()
+        self._supervisor = threading.Thread(target=self._supervise, name="worker-supervisor")
+        self._supervisor.start()
+
+    def stop(self, timeout: float = 30.0) -> None:
+        """Ask the worker to finish what it holds and stop; terminate it after `timeout`."""
+        self._stop.set()
+        self.wake.set()
+        if self._process is not None:
+            self._process.join(timeout)
+            if self._process.is_alive():
+                log.warning("worker did not stop within %s s; terminating it", timeout)
+                self._process.terminate()
+                self._process.join(5)
+        if self._supervisor is not None:
+            self._supervisor.join(timeout)
+
+    def _spawn(self) -> None:
+        self._process = self._context.Process(
+            target=worker_main,
+            args=(self.spec, self.wake, self._stop, self.ready),
+            name="switchboard-worker",
+        )
+        self._process.start()
+
+    def _supervise(self) -> None:
+        while True:
+            self._process.join()
+            if self._stop.is_set():
+                return
+            log.error(
+                "worker exited with code %s; starting another in %s s",
+                self._process.exitcode,
+                RESTART_DELAY,
+            )
+            if self._stop.wait(RESTART_DELAY):
+                return
+            self.ready.clear()
+            self._spawn()

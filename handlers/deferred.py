@@ -1,0 +1,42 @@
+"""Work that runs after the acknowledgement, in the worker.
+
+A deferred listener records the request in the inbox (`store/inbox.py`) and then acks: the web
+process does nothing else for a click, so an acknowledgement never waits behind other clicks'
+work, and a click Slack was told we accepted is in the database before it is told. The worker
+(`bot/inbox.py`) claims the recorded request and runs the work registered here for its kind.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any
+
+from slack_bolt import Ack, App, Respond
+
+from handlers.context import Deps
+
+Work = Callable[[dict[str, Any], Respond], None]
+
+
+class Deferred:
+    """The registry of deferred work, by kind ("action:alert.ack", "command:/ops")."""
+
+    def __init__(self, app: App, deps: Deps) -> None:
+        self.app, self.deps = app, deps
+        self.work: dict[str, Work] = {}
+
+    def register(self, kind: str, work: Work) -> str:
+        if kind in self.work:
+            raise ValueError(f"deferred work for {kind} is registered twice")
+        self.work[kind] = work
+        return kind
+
+    def action(self, action_id: str, work: Work) -> None:
+        """A button whose whole answer comes after the ack."""
+        kind = self.register(f"action:{action_id}", work)
+
+        def record_then_ack(ack: Ack, body: dict[str, Any]) -> None:
+            self.deps.defer(kind, body)
+            ack()
+
+        self.app.action(action_id)(record_then_ack)
