@@ -188,10 +188,14 @@ def run(
     ctx: typer.Context,
     port: Annotated[int, typer.Option("--port", min=1, max=65535, help="HTTP port.")] = 3000,
     host: Annotated[str, typer.Option("--host", help="HTTP interface.")] = "0.0.0.0",
+    threads: Annotated[
+        int | None,
+        typer.Option("--threads", min=1, max=256, help="HTTP request threads (default 32)."),
+    ] = None,
 ) -> None:
     """Run the Slack app (HTTP, or Socket Mode when SLACK_APP_TOKEN is set) and its worker."""
     from bot.app import create_app
-    from bot.server import serve
+    from bot.server import DEFAULT_THREADS, serve
     from bot.worker import WorkerProcess, WorkerSpec
 
     rt = runtime(ctx)
@@ -229,6 +233,7 @@ def run(
         rt.engine,
         host=host,
         port=port,
+        threads=threads or DEFAULT_THREADS,
         app_token=app_token.get_secret_value() if app_token else None,
     )
 

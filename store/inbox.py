@@ -115,7 +115,13 @@ def record(
 def claim(session: Session, *, now: datetime, lease: timedelta, limit: int) -> list[Claimed]:
     """Take the oldest pending rows, and rows whose claim has expired, under a new lease."""
     query = (
-        select(Interaction)
+        select(
+            Interaction.id,
+            Interaction.kind,
+            Interaction.body,
+            Interaction.attempts,
+            Interaction.claim_token,
+        )
         .where(
             or_(
                 Interaction.state == InboxState.PENDING,
@@ -128,23 +134,20 @@ def claim(session: Session, *, now: datetime, lease: timedelta, limit: int) -> l
     if session.get_bind().dialect.name == "postgresql":
         query = query.with_for_update(skip_locked=True)  # workers skip each other's rows
     claimed = []
-    for row in session.scalars(query).all():
+    for row_id, kind, body, attempts, held_by in session.execute(query).all():
         token = str(uuid.uuid4())
         taken = session.execute(
             update(Interaction)
-            .where(
-                Interaction.id == row.id,
-                Interaction.claim_token.is_not_distinct_from(row.claim_token),
-            )
+            .where(Interaction.id == row_id, Interaction.claim_token.is_not_distinct_from(held_by))
             .values(
                 state=InboxState.CLAIMED,
                 claim_token=token,
                 claim_expires_at=now + lease,
-                attempts=Interaction.attempts + 1,
+                attempts=attempts + 1,
             )
         )
         if taken.rowcount == 1:  # type: ignore[attr-defined]
-            claimed.append(Claimed(row.id, row.kind, json.loads(row.body), token, row.attempts + 1))
+            claimed.append(Claimed(row_id, kind, json.loads(body), token, attempts + 1))
     return claimed
 
 

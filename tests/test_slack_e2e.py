@@ -26,6 +26,7 @@ from store import ownership
 from store.alerts import Alert, AlertState
 from store.audit import AuditEvent
 from store.engine import open_inbox, reading, transaction
+from store.inbox import InboxState, Interaction
 from store.manifest import AgencyManifest
 from store.ownership import DomainOwner
 from tests.agency_builder import AgencyBuilder
@@ -44,11 +45,34 @@ AS_OF = date(2026, 3, 16)  # the clock's day: 13:00 UTC is 09:00 in New York (ED
 STRANGER = "U0NOBODY"
 
 
+class WorkerThread:
+    """The worker as `switchboard run` runs it, on a thread; stoppable and restartable."""
+
+    def __init__(self, worker: Worker, wake: threading.Event) -> None:
+        self.worker, self.wake = worker, wake
+        self.stopping = threading.Event()
+        self.thread: threading.Thread | None = None
+
+    def start(self) -> None:
+        self.stopping = threading.Event()
+        self.thread = threading.Thread(target=self.worker.run, args=(self.stopping, self.wake))
+        self.thread.start()
+
+    def stop(self) -> None:
+        self.stopping.set()
+        self.wake.set()
+        if self.thread is not None:
+            self.thread.join(timeout=10)
+            assert not self.thread.is_alive()
+
+
 @dataclass
 class Live:
     url: str
     fake: FakeSlack
     engine: Engine
+    inbox: Engine
+    worker: WorkerThread
     clock: FakeClock
     slack: SlackApp
     manifest: AgencyManifest
@@ -119,23 +143,23 @@ def live(tmp_path: Path, sqlite_template: Path, manifest: AgencyManifest) -> Ite
             slack_app_token=None,
             slack_api_url=fake.api_url,
         )
-        wake, stop = threading.Event(), threading.Event()
+        wake = threading.Event()
         slack = create_app(
             settings, engine, manifest, clock=clock, inbox=inbox_engine, wake=wake.set
         )
-        # The worker as `switchboard run` runs it, on a thread here (the outbox is drained
-        # by the tests themselves, with the clock moved past each channel's pacing).
-        worker = Worker(inbox_engine, slack.work, clock=clock)
+        # The tests drain the outbox themselves, moving the clock past each channel's pacing.
+        worker = WorkerThread(Worker(inbox_engine, slack.work, clock=clock), wake)
         server = http_server(slack, engine, host="127.0.0.1", port=0, threads=12)
-        worker_thread = threading.Thread(target=worker.run, args=(stop, wake), daemon=True)
         thread = threading.Thread(target=server.run, daemon=True)
-        worker_thread.start()
+        worker.start()
         thread.start()
         try:
             yield Live(
                 url=f"http://127.0.0.1:{server.effective_port}",
                 fake=fake,
                 engine=engine,
+                inbox=inbox_engine,
+                worker=worker,
                 clock=clock,
                 slack=slack,
                 manifest=manifest,
@@ -144,9 +168,7 @@ def live(tmp_path: Path, sqlite_template: Path, manifest: AgencyManifest) -> Ite
         finally:
             stop_http(server)
             thread.join(timeout=5)
-            stop.set()
-            wake.set()
-            worker_thread.join(timeout=5)
+            worker.stop()
             engine.dispose()
             inbox_engine.dispose()
 
@@ -248,6 +270,40 @@ def test_ack_by_owner_transitions_audits_and_rerenders_the_original(live: Live) 
     blocks = FakeSlack.blocks_of(update)
     assert actions_in(blocks) == []  # buttons gone
     assert "Acknowledged by <@U0AM> at 2026-03-16 09:00" in json.dumps(blocks)
+
+
+def test_a_click_is_recorded_before_its_ack_and_survives_a_worker_restart(live: Live) -> None:
+    live.worker.stop()
+
+    assert live.click("alert.ack", ref(live.alert_id), "U0AM").status == 200
+
+    with reading(live.inbox) as session:
+        [recorded] = session.scalars(select(Interaction)).all()
+    assert (recorded.kind, recorded.state) == ("action:alert.ack", InboxState.PENDING)
+    assert live.alert().state is AlertState.OPEN  # acknowledged to Slack, not yet applied
+    assert live.fake.calls_to("response_url") == []
+
+    live.worker.start()  # as after a restart
+    [reply] = live.responses()
+    assert reply.params["text"] == f"You acknowledged alert #{live.alert_id}."
+    assert live.alert().state is AlertState.ACKNOWLEDGED
+    live.worker.stop()  # it finishes its batch: the done request is deleted
+    with reading(live.inbox) as session:
+        assert session.scalars(select(Interaction)).all() == []
+
+
+def test_a_click_that_cannot_be_recorded_is_not_acknowledged(live: Live) -> None:
+    before = live.snapshot()
+    with live.inbox.begin() as connection:
+        connection.exec_driver_sql("ALTER TABLE interaction RENAME TO interaction_gone")
+
+    reply = live.click("alert.ack", ref(live.alert_id), "U0AM")
+    failed_ops = live.ops("owners", "U0AM")
+
+    # Slack shows the person an error and the click changes nothing.
+    assert (reply.status, failed_ops.status) == (500, 500)
+    assert live.snapshot() == before
+    assert live.fake.calls_to("response_url") == []
 
 
 def test_ack_from_the_ephemeral_list_replaces_the_list(live: Live) -> None:
