@@ -4,8 +4,8 @@ What runs, each piece in its own process so that no two share a GIL:
 
 - FakeSlack (tests/fake_slack.py), the Web API and the `response_url`s: one process for the run;
 - the server, one process per (server, threads, app), on a fresh copy of a seeded SQLite store:
-  - `real`: `create_app` and its worker process (inbox, outbox drain), as `switchboard run`
-    serves it (the hourly agent jobs are left out so that none fires mid-run);
+  - `real`: `create_app` and its worker process (interaction queue, outbox drain), as
+    `switchboard run` serves it (the hourly agent jobs are left out so that none fires mid-run);
   - `bare`: a Bolt `App` whose `/ops` and `alert.ack` listeners only call `ack()` (same signing
     secret; its client points at the fake, where Bolt sends its one auth.test);
   served by `bot.server.http_server` (waitress on 127.0.0.1, port 0, `--threads`) or, to compare
@@ -92,7 +92,7 @@ from handlers.context import Deps
 from handlers.refs import AlertRef
 from store import ownership
 from store.alerts import Alert, AlertDirection, AlertState
-from store.engine import open_inbox, open_store, reading, transaction
+from store.engine import open_interactions, open_store, reading, transaction
 from store.manifest import load_manifest
 from store.outbox import OutboxKind, OutboxMessage, OutboxState
 from store.source_data import AdAccount, Client, ClientStatus, Platform
@@ -115,7 +115,7 @@ TARGET_RATIO = 2.0
 CPUS = os.cpu_count() or 1
 
 
-# --- the store -------------------------------------------------------------------------------
+# --- the store ------------------------------------------------------------------------------------
 
 
 def seed_template(path: Path, alerts: int, fake_api_url: str) -> float:
@@ -203,7 +203,7 @@ def acknowledged(engine: Engine) -> int:
         return session.scalar(query.select_from(Alert)) or 0
 
 
-# --- the fake Slack process --------------------------------------------------------------------
+# --- the fake Slack process -----------------------------------------------------------------------
 
 
 def fake_slack_process(conn: Connection) -> None:
@@ -222,7 +222,7 @@ def fake_slack_process(conn: Connection) -> None:
                 break
 
 
-# --- the server process ------------------------------------------------------------------------
+# --- the server process ---------------------------------------------------------------------------
 
 
 @dataclass(frozen=True)
@@ -382,7 +382,7 @@ def server_process(conn: Connection, config: ServerConfig) -> None:
             engine,
             manifest,
             clock=lambda: datetime.now(UTC),
-            inbox=open_inbox(url, engine),
+            interactions=open_interactions(url, engine),
             wake=worker.wake.set if worker else lambda: None,
         )
     else:
@@ -483,7 +483,7 @@ def start_server(context: Any, config: ServerConfig) -> ServerHandle:
     return ServerHandle(process, parent, parent.recv()["port"])
 
 
-# --- the load generator ------------------------------------------------------------------------
+# --- the load generator ---------------------------------------------------------------------------
 
 
 @dataclass(frozen=True)
@@ -629,7 +629,7 @@ def drive(
     return Load(latencies, statuses, wall, cpu, busy)
 
 
-# --- figures -------------------------------------------------------------------------------
+# --- figures --------------------------------------------------------------------------------------
 
 
 def percentile(ordered: list[float], q: float) -> float:

@@ -17,7 +17,7 @@ from slack_sdk.http_retry.builtin_handlers import (
 from sqlalchemy import Engine
 
 from bot import views
-from bot.inbox import Recorder
+from bot.interactions import Recorder
 from bot.outbox import Outbox
 from bot.settings import Settings
 from handlers import register_all
@@ -64,13 +64,13 @@ def create_app(
     manifest: AgencyManifest,
     *,
     clock: Callable[[], datetime],
-    inbox: Engine,
+    interactions: Engine,
     wake: Callable[[], None] = lambda: None,
     verify_token: bool = True,
 ) -> SlackApp:
-    """Wire listeners, views, the inbox and the outbox.
+    """Wire listeners, views, the interaction queue and the outbox.
 
-    `settings.require_slack()` must have passed. `wake` tells the worker that the inbox or
+    `settings.require_slack()` must have passed. `wake` tells the worker that the queue or
     the outbox has something for it.
     """
     socket_mode = settings.slack_app_token is not None
@@ -98,7 +98,7 @@ def create_app(
         clock=clock,
         views=views,
         kick_outbox=wake,
-        defer=Recorder(inbox, clock=clock, wake=wake),
+        defer=Recorder(interactions, clock=clock, wake=wake),
     )
     work = register_all(app, deps)
     return SlackApp(app=app, outbox=outbox, deps=deps, work=work)

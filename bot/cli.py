@@ -214,7 +214,7 @@ def run(
             rt.engine,
             rt.manifest,
             clock=rt.now,
-            inbox=rt.inbox,
+            interactions=rt.interactions,
             wake=worker.wake.set,
         )
     except (BoltError, SlackApiError, OSError) as error:

@@ -9,23 +9,26 @@ from datetime import date, timedelta
 from pathlib import Path
 from typing import Any
 
+from pydantic import SecretStr
 from rich.console import Console
 from rich.panel import Panel
 from rich.table import Table
+from slack_bolt import Respond
 from slack_sdk import WebClient
 from slack_sdk.web import SlackResponse
 
 from agents.pacing import evaluate
-from bot import views
 from bot.agent_runs import run_agents
+from bot.app import create_app
 from bot.console_views import alerts_table, audit_table, pacing_table
+from bot.interactions import Worker
 from bot.outbox import Outbox, OutboxPolicy
 from bot.runtime import Runtime
 from bot.sample_agency import SCENARIOS, write_sample
-from bot.settings import REPO_MANIFESTS
-from handlers.alerts import acknowledge
-from handlers.context import Deps
+from bot.settings import REPO_MANIFESTS, Settings
+from handlers.deferred import action_kind
 from handlers.owners import reassign_domain
+from handlers.refs import ActionId, AlertRef
 from store import alerts, audit
 from store.csv_import import import_dir
 from store.engine import reading
@@ -42,7 +45,8 @@ def run_demo(console: Console, *, directory: Path | None, as_of: date | None) ->
             )
         directory.mkdir(parents=True, exist_ok=True)
         database = directory / "switchboard.db"
-        database.unlink(missing_ok=True)
+        for stale in (database, directory / "switchboard.interactions.db"):
+            stale.unlink(missing_ok=True)
         rt = Runtime(db_url=f"sqlite:///{database}", manifest_override=EXAMPLE_MANIFEST)
         as_of = as_of or rt.today()
         data_dir = directory / "data"
@@ -130,6 +134,28 @@ def _described(args: dict[str, Any]) -> str:
     return f"{args['text']} {shown}" + (f" / {notes[0]}" if notes else "")
 
 
+class _PrintedRespond(Respond):
+    """What the worker would post to a click's response_url, kept for the demo to print."""
+
+    def __init__(self, response_url: str | None, answers: list[tuple[str, str]]) -> None:
+        super().__init__(response_url=response_url)
+        self.answers = answers
+
+    def __call__(self, text: str | dict[str, Any] = "", **_kwargs: Any) -> Any:  # type: ignore[override]
+        self.answers.append((self.response_url or "", str(text)))
+
+
+def _click(action_id: str, ref: AlertRef, user: str, who: str) -> dict[str, Any]:
+    """The parts of a Slack block_actions payload the listeners read."""
+    return {
+        "type": "block_actions",
+        "user": {"id": user},
+        "actions": [{"action_id": action_id, "value": ref.encode()}],
+        "container": {"type": "message", "is_ephemeral": False},
+        "response_url": who,
+    }
+
+
 def show_slack(console: Console, rt: Runtime) -> None:
     """Deliver the outbox to a recorder, then click Acknowledge as three different people."""
     client = RecordingClient()
@@ -138,7 +164,18 @@ def show_slack(console: Console, rt: Runtime) -> None:
     outbox = Outbox(
         rt.engine, client, clock=rt.now, alerts_channel=rt.manifest.channels.alerts, policy=unpaced
     )
-    deps = Deps(engine=rt.engine, manifest=rt.manifest, clock=rt.now, views=views)
+    offline = Settings(
+        slack_bot_token=SecretStr("xoxb-demo"), slack_signing_secret=SecretStr("demo")
+    )
+    slack = create_app(
+        offline,
+        rt.engine,
+        rt.manifest,
+        clock=rt.now,
+        interactions=rt.interactions,
+        verify_token=False,
+    )
+    deps = slack.deps
 
     def say(line: str) -> None:
         console.print(line, highlight=False, markup=False)
@@ -150,9 +187,21 @@ def show_slack(console: Console, rt: Runtime) -> None:
     with reading(rt.engine) as session:
         first = alerts.listing(session)[0]
     people = [("a stranger", "U0NOBODY"), ("Ana, the owner", "U0AM"), ("Leo, her lead", "U0LEAD")]
+    ref = AlertRef(alert_id=first.id)
     for who, user in people:
-        reply = acknowledge(deps, first.id, user)  # type: ignore[arg-type]
-        say(f"   {who} clicks Acknowledge on alert #{first.id}: {reply.text}")
+        deps.defer(action_kind(ActionId.ALERT_ACK), _click(ActionId.ALERT_ACK, ref, user, who))
+        say(f"   {who} clicks Acknowledge on alert #{first.id}: recorded, acknowledged at once")
+    answers: list[tuple[str, str]] = []
+    worker = Worker(
+        rt.interactions,
+        slack.work,
+        clock=rt.now,
+        responder=lambda url: _PrintedRespond(url, answers),
+    )
+    worker.drain()
+    say("   the worker applies the clicks in order and answers each person privately:")
+    for who, text in answers:
+        say(f"     to {who}: {text}")
     client.calls.clear()
     outbox.drain()
     for method, args in client.calls:

@@ -12,7 +12,7 @@ from sqlalchemy import Engine
 
 from bot.settings import Settings, load_settings
 from store import ownership
-from store.engine import open_inbox, open_store, transaction
+from store.engine import open_interactions, open_store, transaction
 from store.manifest import AgencyManifest, load_manifest
 
 
@@ -45,9 +45,9 @@ class Runtime:
         return engine
 
     @cached_property
-    def inbox(self) -> Engine:
-        """Where Slack requests wait for the worker (store/inbox.py)."""
-        return open_inbox(self.settings.database_url, self.engine)
+    def interactions(self) -> Engine:
+        """Where Slack requests wait for the worker (store/interactions.py)."""
+        return open_interactions(self.settings.database_url, self.engine)
 
     def now(self) -> datetime:
         return self.clock()

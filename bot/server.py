@@ -22,7 +22,7 @@ from bot.worker import WorkerProcess
 
 log = logging.getLogger(__name__)
 EVENTS_PATH = "/slack/events"
-# A request thread waits while its click is committed to the inbox; at 50 concurrent
+# A request thread waits while its click is committed to the interaction queue; at 50 concurrent
 # clicks 32 threads answered faster than 16 (bench/README.md).
 DEFAULT_THREADS = 32
 

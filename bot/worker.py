@@ -1,4 +1,4 @@
-"""The worker process of `switchboard run`: the inbox, the outbox and the agents' schedules.
+"""`switchboard run`'s worker process: interactions, the outbox, the agents' schedules.
 
 The web process only verifies, records and acknowledges; everything that takes time runs
 here, at a lower CPU priority, so that under load Slack's acknowledgements come first and
@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import logging
 import multiprocessing
+import multiprocessing.connection
 import os
 import signal
 import threading
@@ -17,7 +18,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from bot.inbox import Event, Worker
+from bot.interactions import Event, Worker
 from bot.runtime import Runtime
 from bot.scheduler import Scheduler
 
@@ -49,12 +50,18 @@ def worker_main(spec: WorkerSpec, wake: Event, stop: Event, ready: Event) -> Non
     logging.basicConfig(level=spec.log_level, format=LOG_FORMAT)
     rt = Runtime(db_url=spec.db_url, manifest_override=spec.manifest)
     slack = create_app(
-        rt.settings, rt.engine, rt.manifest, clock=rt.now, inbox=rt.inbox, verify_token=False
+        rt.settings,
+        rt.engine,
+        rt.manifest,
+        clock=rt.now,
+        interactions=rt.interactions,
+        verify_token=False,
     )
     scheduler = Scheduler(slack.outbox, rt.engine, rt.manifest, rt.now, agents=spec.agents)
     slack.deps.kick_outbox = scheduler.kick
-    worker = Worker(rt.inbox, slack.work, clock=rt.now, after=scheduler.kick)
+    worker = Worker(rt.interactions, slack.work, clock=rt.now, after=scheduler.kick)
     scheduler.start()
+    threading.Thread(target=_stop_with_parent, args=(stop,), daemon=True).start()
     log.info("worker started (pid %s)", os.getpid())
     ready.set()
     try:
@@ -63,6 +70,15 @@ def worker_main(spec: WorkerSpec, wake: Event, stop: Event, ready: Event) -> Non
         scheduler.stop()
         rt.engine.dispose()
         log.info("worker stopped")
+
+
+def _stop_with_parent(stop: Event) -> None:
+    """A web process killed outright cannot stop its worker: the worker notices it is gone."""
+    parent = multiprocessing.parent_process()
+    if parent is not None:
+        multiprocessing.connection.wait([parent.sentinel])
+        log.warning("the web process has gone; stopping")
+        stop.set()
 
 
 class WorkerProcess:

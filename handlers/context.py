@@ -54,8 +54,8 @@ class Views(Protocol):
     def notice_modal(self, title: str, text: str) -> View: ...
 
 
-def _no_inbox(kind: str, body: dict[str, Any]) -> None:
-    raise RuntimeError(f"no inbox is wired to record {kind}")
+def _no_queue(kind: str, body: dict[str, Any]) -> None:
+    raise RuntimeError(f"no interaction queue is wired to record {kind}")
 
 
 @dataclass
@@ -65,8 +65,8 @@ class Deps:
     clock: Callable[[], datetime]
     views: Views
     kick_outbox: Callable[[], None] = lambda: None  # ask the outbox to drain now
-    # Record a request for the worker (handlers/deferred.py); bot/app.py wires the inbox.
-    defer: Callable[[str, dict[str, Any]], None] = _no_inbox
+    # Record a request for the worker (handlers/deferred.py); bot/app.py wires the queue.
+    defer: Callable[[str, dict[str, Any]], None] = _no_queue
 
     @property
     def tz(self) -> ZoneInfo:

@@ -1,9 +1,10 @@
 """Work that runs after the acknowledgement, in the worker.
 
-A deferred listener records the request in the inbox (`store/inbox.py`) and then acks: the web
-process does nothing else for a click, so an acknowledgement never waits behind other clicks'
-work, and a click Slack was told we accepted is in the database before it is told. The worker
-(`bot/inbox.py`) claims the recorded request and runs the work registered here for its kind.
+A deferred listener records the request in the interaction queue (`store/interactions.py`)
+and then acks: the web process does nothing else for a click, so an acknowledgement never
+waits behind other clicks' work, and a click Slack was told we accepted is in the database
+before it is told. The worker (`bot/interactions.py`) claims the recorded request and runs
+the work registered here for its kind.
 """
 
 from __future__ import annotations
@@ -16,6 +17,10 @@ from slack_bolt import Ack, App, Respond
 from handlers.context import Deps
 
 Work = Callable[[dict[str, Any], Respond], None]
+
+
+def action_kind(action_id: str) -> str:
+    return f"action:{action_id}"
 
 
 class Deferred:
@@ -33,7 +38,7 @@ class Deferred:
 
     def action(self, action_id: str, work: Work) -> None:
         """A button whose whole answer comes after the ack."""
-        kind = self.register(f"action:{action_id}", work)
+        kind = self.register(action_kind(action_id), work)
 
         def record_then_ack(ack: Ack, body: dict[str, Any]) -> None:
             self.deps.defer(kind, body)

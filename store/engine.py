@@ -69,7 +69,7 @@ def alembic_config(engine: Engine) -> Config:
 
 
 ALL_BRANCHES = "heads"
-INBOX_BRANCH = "inbox@head"
+INTERACTIONS_BRANCH = "interactions@head"
 
 
 def _wanted_heads(script: ScriptDirectory, target: str) -> set[str]:
@@ -109,10 +109,10 @@ def open_store(url: str, **engine_options: Any) -> Engine:
     return engine
 
 
-def inbox_url(url: str) -> str | None:
-    """Where the inbox lives when not beside the store: a SQLite store's sibling file.
+def interactions_url(url: str) -> str | None:
+    """Where the interaction queue lives when not in the store: a SQLite store's sibling.
 
-    SQLite has one writer at a time; with the inbox in its own file, recording a click
+    SQLite has one writer at a time; with the queue in its own file, recording a click
     never waits behind the worker's transactions on the store. None: use the store itself.
     """
     parsed = make_url(normalize_url(url))
@@ -120,17 +120,17 @@ def inbox_url(url: str) -> str | None:
         return None
     path = Path(parsed.database)
     return parsed.set(
-        database=str(path.with_name(f"{path.stem}.inbox{path.suffix}"))
+        database=str(path.with_name(f"{path.stem}.interactions{path.suffix}"))
     ).render_as_string()
 
 
-def open_inbox(url: str, store: Engine) -> Engine:
-    """The inbox's engine for the store at `url` (whose engine is `store`), migrated."""
-    separate = inbox_url(url)
+def open_interactions(url: str, store: Engine) -> Engine:
+    """The interaction queue's engine for the store at `url` (whose engine is `store`), migrated."""
+    separate = interactions_url(url)
     if separate is None:
-        return store  # open_store migrated every branch, the inbox's included
+        return store  # open_store migrated every branch, the queue's included
     engine = create(separate)
-    upgrade(engine, INBOX_BRANCH)
+    upgrade(engine, INTERACTIONS_BRANCH)
     return engine
 
 

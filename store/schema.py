@@ -8,7 +8,7 @@ from store.audit import AuditEvent
 from store.briefings import BriefingRun
 from store.drafts import Approval, Draft
 from store.escalations import Escalation
-from store.inbox import Interaction
+from store.interactions import Interaction
 from store.outbox import OutboxMessage
 from store.ownership import DomainOwner
 from store.source_data import (

@@ -127,3 +127,21 @@ def test_a_worker_that_dies_is_replaced_and_nothing_is_lost(tmp_path: Path) -> N
             if process.poll() is None:
                 process.kill()
                 process.wait()
+
+
+def test_the_worker_stops_when_the_web_process_is_killed(tmp_path: Path) -> None:
+    port = free_port()
+    with FakeSlack() as fake:
+        process = start_run(tmp_path, fake, port)
+        try:
+            wait_for_lines(process, "serving HTTP", "worker started")
+            process.kill()  # no SIGTERM handler runs: nobody tells the worker to stop
+            process.wait()
+            wait_for_lines(process, "the web process has gone")
+            assert process.stderr is not None
+            # The log pipe closes when its last writer, the worker, has exited.
+            assert "worker stopped" in process.stderr.read()
+        finally:
+            if process.poll() is None:
+                process.kill()
+                process.wait()

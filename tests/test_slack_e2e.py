@@ -18,15 +18,15 @@ from sqlalchemy import Engine, func, select
 
 from bot.agent_runs import run_pacing
 from bot.app import SlackApp, create_app
-from bot.inbox import Worker
+from bot.interactions import Worker
 from bot.server import http_server, socket_mode_handler, stop_http
 from bot.settings import Settings
 from handlers.refs import AlertRef, DomainRef
 from store import ownership
 from store.alerts import Alert, AlertState
 from store.audit import AuditEvent
-from store.engine import open_inbox, reading, transaction
-from store.inbox import InboxState, Interaction
+from store.engine import open_interactions, reading, transaction
+from store.interactions import Interaction, InteractionState
 from store.manifest import AgencyManifest
 from store.ownership import DomainOwner
 from tests.agency_builder import AgencyBuilder
@@ -71,7 +71,7 @@ class Live:
     url: str
     fake: FakeSlack
     engine: Engine
-    inbox: Engine
+    interactions: Engine
     worker: WorkerThread
     clock: FakeClock
     slack: SlackApp
@@ -127,7 +127,7 @@ class Live:
 def live(tmp_path: Path, sqlite_template: Path, manifest: AgencyManifest) -> Iterator[Live]:
     clock = FakeClock()
     url, engine = sqlite_store(sqlite_template, tmp_path)
-    inbox_engine = open_inbox(url, engine)
+    interactions_engine = open_interactions(url, engine)
     with transaction(engine) as session:
         owners = {name: (d.agent, d.owner) for name, d in manifest.domains.items()}
         ownership.seed(session, owners, now=clock())
@@ -145,10 +145,10 @@ def live(tmp_path: Path, sqlite_template: Path, manifest: AgencyManifest) -> Ite
         )
         wake = threading.Event()
         slack = create_app(
-            settings, engine, manifest, clock=clock, inbox=inbox_engine, wake=wake.set
+            settings, engine, manifest, clock=clock, interactions=interactions_engine, wake=wake.set
         )
         # The tests drain the outbox themselves, moving the clock past each channel's pacing.
-        worker = WorkerThread(Worker(inbox_engine, slack.work, clock=clock), wake)
+        worker = WorkerThread(Worker(interactions_engine, slack.work, clock=clock), wake)
         server = http_server(slack, engine, host="127.0.0.1", port=0, threads=12)
         thread = threading.Thread(target=server.run, daemon=True)
         worker.start()
@@ -158,7 +158,7 @@ def live(tmp_path: Path, sqlite_template: Path, manifest: AgencyManifest) -> Ite
                 url=f"http://127.0.0.1:{server.effective_port}",
                 fake=fake,
                 engine=engine,
-                inbox=inbox_engine,
+                interactions=interactions_engine,
                 worker=worker,
                 clock=clock,
                 slack=slack,
@@ -170,7 +170,7 @@ def live(tmp_path: Path, sqlite_template: Path, manifest: AgencyManifest) -> Ite
             thread.join(timeout=5)
             worker.stop()
             engine.dispose()
-            inbox_engine.dispose()
+            interactions_engine.dispose()
 
 
 def ref(alert_id: int) -> str:
@@ -277,9 +277,9 @@ def test_a_click_is_recorded_before_its_ack_and_survives_a_worker_restart(live: 
 
     assert live.click("alert.ack", ref(live.alert_id), "U0AM").status == 200
 
-    with reading(live.inbox) as session:
+    with reading(live.interactions) as session:
         [recorded] = session.scalars(select(Interaction)).all()
-    assert (recorded.kind, recorded.state) == ("action:alert.ack", InboxState.PENDING)
+    assert (recorded.kind, recorded.state) == ("action:alert.ack", InteractionState.PENDING)
     assert live.alert().state is AlertState.OPEN  # acknowledged to Slack, not yet applied
     assert live.fake.calls_to("response_url") == []
 
@@ -288,13 +288,13 @@ def test_a_click_is_recorded_before_its_ack_and_survives_a_worker_restart(live: 
     assert reply.params["text"] == f"You acknowledged alert #{live.alert_id}."
     assert live.alert().state is AlertState.ACKNOWLEDGED
     live.worker.stop()  # it finishes its batch: the done request is deleted
-    with reading(live.inbox) as session:
+    with reading(live.interactions) as session:
         assert session.scalars(select(Interaction)).all() == []
 
 
 def test_a_click_that_cannot_be_recorded_is_not_acknowledged(live: Live) -> None:
     before = live.snapshot()
-    with live.inbox.begin() as connection:
+    with live.interactions.begin() as connection:
         connection.exec_driver_sql("ALTER TABLE interaction RENAME TO interaction_gone")
 
     reply = live.click("alert.ack", ref(live.alert_id), "U0AM")
@@ -480,7 +480,7 @@ def test_socket_mode_uses_the_app_token_and_the_same_listeners(
         slack_api_url="http://127.0.0.1:9/api/",  # never called: no network in this test
     )
     slack = create_app(
-        settings, engine, manifest, clock=FakeClock(), inbox=engine, verify_token=False
+        settings, engine, manifest, clock=FakeClock(), interactions=engine, verify_token=False
     )
 
     handler = socket_mode_handler(slack, "xapp-1-test")

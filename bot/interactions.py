@@ -1,4 +1,4 @@
-"""Both ends of the inbox (`store/inbox.py`): the web process records, the worker applies.
+"""Both ends of the interaction queue (`store/interactions.py`): record, then apply.
 
 The split exists for the acknowledgement: Slack waits at most 3 seconds for it, and one
 Python process can acknowledge far more clicks per second than it can apply. Recording is
@@ -19,9 +19,9 @@ from slack_bolt import Respond
 from sqlalchemy import Engine
 
 from handlers.deferred import Work
-from store import inbox
+from store import interactions
 from store.engine import transaction
-from store.inbox import Claimed
+from store.interactions import Claimed
 
 log = logging.getLogger(__name__)
 SORRY = "Sorry, that could not be completed; it is logged as interaction #{id}."
@@ -80,16 +80,17 @@ class Recorder:
             self._write_batch()
         if mine.error is not None:
             raise RecordFailed(f"could not record {kind}") from mine.error
-        self.wake()
 
     def _write_batch(self) -> None:
         with self._lock:
             batch, self._waiting = self._waiting, []
         try:
-            inbox.record(self.engine, [(r.kind, r.body) for r in batch], now=self.clock())
+            interactions.record(self.engine, [(r.kind, r.body) for r in batch], now=self.clock())
         except Exception as error:
             for request in batch:
                 request.error = error
+        else:
+            self.wake()  # once per batch: waking another process is not free
         with self._lock:
             following = self._waiting[0] if self._waiting else None
             self._writing = following is not None
@@ -105,7 +106,7 @@ class WorkerPolicy:
     lease: timedelta = timedelta(seconds=60)  # longer than any one piece of work
     max_attempts: int = 3  # claims of a row whose worker died each time, before giving up
     batch: int = 20
-    idle: float = 1.0  # seconds between looks at the inbox when nobody wakes the worker
+    idle: float = 1.0  # seconds between looks at the queue when nobody wakes the worker
 
 
 class Worker:
@@ -119,21 +120,23 @@ class Worker:
         clock: Callable[[], datetime],
         policy: WorkerPolicy = WorkerPolicy(),
         after: Callable[[], None] = lambda: None,
+        responder: Callable[[str | None], Respond] = lambda url: Respond(response_url=url),
     ) -> None:
         self.engine, self.work, self.clock, self.policy = engine, work, clock, policy
         self.after = after  # e.g. kick the outbox drain
+        self.responder = responder  # a request's response_url -> its respond()
 
     def drain_once(self) -> int:
         with transaction(self.engine) as session:
-            claimed = inbox.claim(
+            claimed = interactions.claim(
                 session, now=self.clock(), lease=self.policy.lease, limit=self.policy.batch
             )
         done = [item for item in claimed if self._apply(item)]
         if done:
             # One transaction for the batch: on SQLite the recorders share this file's lock.
             with transaction(self.engine) as session:
-                if inbox.complete(session, done) < len(done):
-                    log.warning("inbox: a lease expired before its work completed")
+                if interactions.complete(session, done) < len(done):
+                    log.warning("interactions: a lease expired before its work completed")
         return len(claimed)
 
     def drain(self, rounds: int = 1000) -> int:
@@ -157,7 +160,7 @@ class Worker:
                 if self.drain() or woken:
                     self.after()
             except Exception:  # the store is unreachable, say: look again after the pause
-                log.exception("inbox drain failed; retrying in %s s", self.policy.idle)
+                log.exception("interaction queue drain failed; retrying in %s s", self.policy.idle)
             if wake is None:
                 stop.wait(self.policy.idle)
             else:
@@ -167,7 +170,7 @@ class Worker:
     def _apply(self, item: Claimed) -> bool:
         """Run one request's work; False if it failed (and is recorded as failed)."""
         work = self.work.get(item.kind)
-        respond = Respond(response_url=item.body.get("response_url"))
+        respond = self.responder(item.body.get("response_url"))
         if work is None:
             self._give_up(item, respond, f"no work is registered for {item.kind}")
             return False
@@ -186,7 +189,7 @@ class Worker:
     def _give_up(self, item: Claimed, respond: Respond, why: str) -> None:
         log.error("interaction #%s (%s) failed: %s", item.id, item.kind, why)
         with transaction(self.engine) as session:
-            inbox.fail(session, item, why[:2000])
+            interactions.fail(session, item, why[:2000])
         if item.body.get("response_url"):
             try:
                 respond(

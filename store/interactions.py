@@ -1,4 +1,4 @@
-"""The inbox: every Slack request whose work runs after the acknowledgement is a row here first.
+"""The interaction queue: each Slack request whose work runs after its ack is a row here first.
 
 The web process records the request and only then acknowledges it, so a click Slack was told
 we accepted survives a crash; the worker (`bot/worker.py`) claims rows, applies them and
@@ -41,7 +41,7 @@ from store.types import UTCDateTime, enum_type
 _NOT_STORED = ("token",)
 
 
-class InboxState(StrEnum):
+class InteractionState(StrEnum):
     PENDING = "pending"
     CLAIMED = "claimed"
     FAILED = "failed"  # kept for inspection; done rows are deleted
@@ -55,7 +55,9 @@ class Interaction(SQLModel, table=True):
     kind: str = Field(max_length=120)  # e.g. "action:alert.ack", "command:/ops"
     body: str = Field(sa_column=Column(Text, nullable=False))  # the request payload, JSON
     received_at: datetime = Field(sa_type=UTCDateTime())
-    state: InboxState = Field(default=InboxState.PENDING, sa_type=enum_type(InboxState))
+    state: InteractionState = Field(
+        default=InteractionState.PENDING, sa_type=enum_type(InteractionState)
+    )
     attempts: int = 0
     claim_token: str | None = Field(default=None, max_length=36)
     claim_expires_at: datetime | None = Field(default=None, sa_type=UTCDateTime())
@@ -95,7 +97,7 @@ def record(
                 separators=(",", ":"),
             ),
             now,
-            InboxState.PENDING,
+            InteractionState.PENDING,
             0,
         )
         for kind, body in requests
@@ -124,8 +126,9 @@ def claim(session: Session, *, now: datetime, lease: timedelta, limit: int) -> l
         )
         .where(
             or_(
-                Interaction.state == InboxState.PENDING,
-                (Interaction.state == InboxState.CLAIMED) & (Interaction.claim_expires_at < now),
+                Interaction.state == InteractionState.PENDING,
+                (Interaction.state == InteractionState.CLAIMED)
+                & (Interaction.claim_expires_at < now),
             )
         )
         .order_by(Interaction.id)
@@ -140,7 +143,7 @@ def claim(session: Session, *, now: datetime, lease: timedelta, limit: int) -> l
             update(Interaction)
             .where(Interaction.id == row_id, Interaction.claim_token.is_not_distinct_from(held_by))
             .values(
-                state=InboxState.CLAIMED,
+                state=InteractionState.CLAIMED,
                 claim_token=token,
                 claim_expires_at=now + lease,
                 attempts=attempts + 1,
@@ -169,11 +172,11 @@ def fail(session: Session, claimed: Claimed, error: str) -> bool:
     failed = session.execute(
         update(Interaction)
         .where(Interaction.id == claimed.id, Interaction.claim_token == claimed.token)
-        .values(state=InboxState.FAILED, claim_token=None, claim_expires_at=None, error=error)
+        .values(state=InteractionState.FAILED, claim_token=None, claim_expires_at=None, error=error)
     )
     return failed.rowcount == 1  # type: ignore[attr-defined]
 
 
-def counts(session: Session) -> dict[InboxState, int]:
+def counts(session: Session) -> dict[InteractionState, int]:
     query = select(Interaction.state, func.count()).group_by(Interaction.state)
     return {state: count for state, count in session.execute(query)}

@@ -1,6 +1,6 @@
-"""interaction inbox
+"""interaction queue
 
-A branch of its own: on SQLite the inbox lives in its own file (store.engine.inbox_url),
+A branch of its own: on SQLite the queue lives in its own file (store.engine.interactions_url),
 which holds this table only; on PostgreSQL both branches share the database.
 
 Revision ID: i0001
@@ -18,7 +18,7 @@ import store.types
 
 revision: str = "i0001"
 down_revision: str | None = None
-branch_labels: str | Sequence[str] | None = ("inbox",)
+branch_labels: str | Sequence[str] | None = ("interactions",)
 depends_on: str | Sequence[str] | None = None
 
 
@@ -32,7 +32,7 @@ def upgrade() -> None:
         sa.Column(
             "state",
             sa.Enum(
-                "pending", "claimed", "failed", name="inboxstate", native_enum=False, length=15
+                "pending", "claimed", "failed", name="interactionstate", native_enum=False, length=15
             ),
             nullable=False,
         ),
