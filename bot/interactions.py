@@ -18,7 +18,7 @@ from typing import Any, Protocol
 from slack_bolt import Respond
 from sqlalchemy import Engine
 
-from handlers.deferred import Work
+from handlers.deferred import Request, Work
 from store import interactions
 from store.engine import transaction
 from store.interactions import Claimed
@@ -31,8 +31,15 @@ class Event(Protocol):
     """threading.Event or multiprocessing's Event."""
 
     def set(self) -> None: ...
-    def clear(self) -> None: ...
     def is_set(self) -> bool: ...
+    def wait(self, timeout: float | None = None) -> bool: ...
+
+
+class Wake(Protocol):
+    """What wakes the worker: bot.worker.Doorbell across processes, threading.Event in one."""
+
+    def set(self) -> None: ...
+    def clear(self) -> None: ...
     def wait(self, timeout: float | None = None) -> bool: ...
 
 
@@ -89,28 +96,37 @@ class Recorder:
         except Exception as error:
             for request in batch:
                 request.error = error
-        else:
-            self.wake()  # once per batch: waking another process is not free
-        with self._lock:
-            following = self._waiting[0] if self._waiting else None
-            self._writing = following is not None
-        for request in batch:
-            request.written = True
-            request.turn.set()
-        if following is not None:
-            following.turn.set()  # not written: its thread writes the next batch
+        finally:
+            # Whatever happened, the batch is answered and the turn moves on: a thread
+            # left waiting here would hold up every later click.
+            with self._lock:
+                following = self._waiting[0] if self._waiting else None
+                self._writing = following is not None
+            for request in batch:
+                request.written = True
+                request.turn.set()
+            if following is not None:
+                following.turn.set()  # not written: its thread writes the next batch
+        if batch[0].error is None:
+            self._wake_worker()
+
+    def _wake_worker(self) -> None:
+        # Once per batch, not per request: waking another process is not free.
+        try:
+            self.wake()
+        except Exception:  # recorded all the same; the worker looks again within a second
+            log.warning("could not wake the worker", exc_info=True)
 
 
 @dataclass(frozen=True)
 class WorkerPolicy:
-    lease: timedelta = timedelta(seconds=60)  # longer than any one piece of work
-    max_attempts: int = 3  # claims of a row whose worker died each time, before giving up
-    batch: int = 20
+    lease: timedelta = timedelta(seconds=60)  # longer than any one request's work
+    max_attempts: int = 3  # starts of a request whose worker died each time, before giving up
     idle: float = 1.0  # seconds between looks at the queue when nobody wakes the worker
 
 
 class Worker:
-    """Claims recorded requests and runs their deferred work, oldest first."""
+    """Claims recorded requests one at a time, oldest first, and runs their deferred work."""
 
     def __init__(
         self,
@@ -126,30 +142,28 @@ class Worker:
         self.after = after  # e.g. kick the outbox drain
         self.responder = responder  # a request's response_url -> its respond()
 
-    def drain_once(self) -> int:
-        with transaction(self.engine) as session:
-            claimed = interactions.claim(
-                session, now=self.clock(), lease=self.policy.lease, limit=self.policy.batch
-            )
-        done = [item for item in claimed if self._apply(item)]
-        if done:
-            # One transaction for the batch: on SQLite the recorders share this file's lock.
+    def drain(self, stop: Event | None = None) -> int:
+        """Apply requests until none is due or `stop` is set; returns how many were taken."""
+        taken, finished = 0, None
+        while True:
+            # One transaction per request: delete the one just done, claim the next.
             with transaction(self.engine) as session:
-                if interactions.complete(session, done) < len(done):
-                    log.warning("interactions: a lease expired before its work completed")
-        return len(claimed)
+                if finished is not None and not interactions.complete(session, finished):
+                    log.warning(
+                        "interaction #%s: its lease expired before it was done", finished.id
+                    )
+                stopping = stop is not None and stop.is_set()
+                item = None if stopping else self._claim(session)
+            if item is None:
+                return taken
+            taken += 1
+            finished = item if self._apply(item) else None
 
-    def drain(self, rounds: int = 1000) -> int:
-        total = 0
-        for _ in range(rounds):
-            done = self.drain_once()
-            if not done:
-                break
-            total += done
-        return total
+    def _claim(self, session: Any) -> Claimed | None:
+        return interactions.claim_next(session, now=self.clock(), lease=self.policy.lease)
 
-    def run(self, stop: Event, wake: Event | None = None) -> None:
-        """Drain until `stop` is set; `wake` (set by recorders) cuts the idle wait short.
+    def run(self, stop: Event, wake: Wake | None = None) -> None:
+        """Drain until `stop` is set; `wake` (rung by recorders) cuts the idle wait short.
 
         After work, and on every wake (the web process also wakes the worker when it has
         queued a message itself), `after` runs: the outbox drain is kicked.
@@ -157,7 +171,7 @@ class Worker:
         woken = False
         while not stop.is_set():
             try:
-                if self.drain() or woken:
+                if self.drain(stop) or woken:
                     self.after()
             except Exception:  # the store is unreachable, say: look again after the pause
                 log.exception("interaction queue drain failed; retrying in %s s", self.policy.idle)
@@ -179,7 +193,7 @@ class Worker:
             self._give_up(item, respond, why)
             return False
         try:
-            work(item.body, respond)
+            work(Request(item.body, item.received_at), respond)
         except Exception as error:
             log.exception("interaction #%s (%s) failed", item.id, item.kind)
             self._give_up(item, respond, f"{type(error).__name__}: {error}")

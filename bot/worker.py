@@ -14,17 +14,19 @@ import multiprocessing.connection
 import os
 import signal
 import threading
+import time
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from bot.interactions import Event, Worker
+from bot.interactions import Event, Wake, Worker
 from bot.runtime import Runtime
 from bot.scheduler import Scheduler
 
 log = logging.getLogger(__name__)
 NICENESS = 10  # below the web process: acknowledgements first, work after
-RESTART_DELAY = 2.0  # seconds before a dead worker is replaced
+RESTART_DELAY = 1.0  # seconds before a dead worker is replaced (doubled while it keeps dying)
+MAX_RESTART_DELAY = 60.0
 LOG_FORMAT = "%(asctime)s %(levelname)s %(processName)s %(name)s: %(message)s"
 
 
@@ -39,7 +41,7 @@ class WorkerSpec:
     agents: bool = True  # run the agents on their schedules (benchmarks turn it off)
 
 
-def worker_main(spec: WorkerSpec, wake: Event, stop: Event, ready: Event) -> None:
+def worker_main(spec: WorkerSpec, wake: Wake, stop: Event, ready: Event) -> None:
     from bot.app import create_app  # after spawn, in the worker only
 
     # Ctrl-C reaches the whole process group; the web process stops the worker in order.
@@ -81,13 +83,35 @@ def _stop_with_parent(stop: Event) -> None:
         stop.set()
 
 
+class Doorbell:
+    """Wakes the worker from another process; ringing never waits and never gives up the GIL.
+
+    A counting semaphore: `set` posts it, `wait` takes one post, `clear` takes the rest.
+    (A multiprocessing.Event would not do: its set() waits for the sleeping worker to wake,
+    for ever if that worker was killed.)
+    """
+
+    def __init__(self, context: Any) -> None:
+        self._rings = context.Semaphore(0)
+
+    def set(self) -> None:
+        self._rings.release()
+
+    def wait(self, timeout: float | None = None) -> bool:
+        return bool(self._rings.acquire(timeout=timeout))
+
+    def clear(self) -> None:
+        while self._rings.acquire(block=False):
+            pass
+
+
 class WorkerProcess:
     """Runs `worker_main` in a child process, restarting it if it dies, until `stop()`."""
 
     def __init__(self, spec: WorkerSpec) -> None:
         self.spec = spec
         self._context = multiprocessing.get_context("spawn")  # no forked locks or sockets
-        self.wake = self._context.Event()
+        self.wake = Doorbell(self._context)
         self._stop = self._context.Event()
         self.ready = self._context.Event()  # set by each worker once it has started
         self._process: Any = None
@@ -99,18 +123,21 @@ class WorkerProcess:
 
     def start(self) -> None:
         self._spawn()
-        self._supervisor = threading.Thread(target=self._supervise, name="worker-supervisor")
+        self._supervisor = threading.Thread(
+            target=self._supervise, name="worker-supervisor", daemon=True
+        )
         self._supervisor.start()
 
     def stop(self, timeout: float = 30.0) -> None:
-        """Ask the worker to finish what it holds and stop; terminate it after `timeout`."""
+        """Ask the worker to finish the request it holds and stop; kill it after `timeout`."""
         self._stop.set()
         self.wake.set()
         if self._process is not None:
             self._process.join(timeout)
             if self._process.is_alive():
-                log.warning("worker did not stop within %s s; terminating it", timeout)
-                self._process.terminate()
+                # SIGTERM would only ask again; what it held is taken over after its lease.
+                log.warning("worker did not stop within %s s; killing it", timeout)
+                self._process.kill()
                 self._process.join(5)
         if self._supervisor is not None:
             self._supervisor.join(timeout)
@@ -124,16 +151,22 @@ class WorkerProcess:
         self._process.start()
 
     def _supervise(self) -> None:
+        delay = RESTART_DELAY
         while True:
+            started = time.monotonic()
             self._process.join()
             if self._stop.is_set():
                 return
+            if time.monotonic() - started > MAX_RESTART_DELAY:
+                delay = RESTART_DELAY  # it had been running well: back to a quick restart
             log.error(
                 "worker exited with code %s; starting another in %s s",
                 self._process.exitcode,
-                RESTART_DELAY,
+                delay,
             )
-            if self._stop.wait(RESTART_DELAY):
+            if self._stop.wait(delay):
                 return
             self.ready.clear()
             self._spawn()
+            # One that dies at once (a bad setting, say) is retried ever more slowly.
+            delay = min(delay * 2, MAX_RESTART_DELAY)

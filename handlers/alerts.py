@@ -11,7 +11,7 @@ from slack_sdk import WebClient
 from handlers import ops
 from handlers.alert_posts import refresh
 from handlers.context import Deps
-from handlers.deferred import Deferred
+from handlers.deferred import Deferred, Request
 from handlers.interaction import (
     ack_now,
     clicked,
@@ -106,7 +106,8 @@ def reassign(deps: Deps, alert_id: int, to: str, user: str) -> Reply:
 
 
 def register(app: App, deps: Deps, deferred: Deferred) -> None:
-    def on_ack(body: dict[str, Any], respond: Respond) -> None:
+    def on_ack(request: Request, respond: Respond) -> None:
+        body = request.body
         if not (ref := clicked(body, AlertRef, respond)):
             return
         reply = acknowledge(deps, ref.alert_id, body["user"]["id"])

@@ -10,13 +10,24 @@ the work registered here for its kind.
 from __future__ import annotations
 
 from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import datetime
 from typing import Any
 
 from slack_bolt import Ack, App, Respond
 
 from handlers.context import Deps
 
-Work = Callable[[dict[str, Any], Respond], None]
+
+@dataclass(frozen=True)
+class Request:
+    """A recorded Slack request: its payload and when the web process received it."""
+
+    body: dict[str, Any]
+    received_at: datetime
+
+
+Work = Callable[[Request, Respond], None]
 
 
 def action_kind(action_id: str) -> str:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass
+from datetime import datetime
 from typing import Any
 
 from slack_bolt import Ack, App, Respond
@@ -11,7 +12,7 @@ from slack_bolt import Ack, App, Respond
 from handlers import owners
 from handlers.alert_posts import label
 from handlers.context import Deps, Message
-from handlers.deferred import Deferred
+from handlers.deferred import Deferred, Request
 from store import alerts, audit, ownership
 from store.alerts import AlertState
 from store.engine import reading
@@ -79,7 +80,7 @@ def alert_listing(deps: Deps) -> Message:
     return deps.views.alert_list(rows, deps.tz)
 
 
-def answer(deps: Deps, command: Command, user: str) -> Message:
+def answer(deps: Deps, command: Command, user: str, *, asked_at: datetime) -> Message:
     views = deps.views
     if command.name == "help":
         return views.help()
@@ -94,17 +95,18 @@ def answer(deps: Deps, command: Command, user: str) -> Message:
             events = audit.recent(session, command.count or AUDIT_DEFAULT)
         return views.audit_list(events, deps.tz)
     assert command.name == "reassign" and command.domain and command.user
-    return Message(text=owners.reassign_domain(deps, command.domain, command.user, by=user).text)
+    outcome = owners.reassign_domain(deps, command.domain, command.user, by=user, asked_at=asked_at)
+    return Message(text=outcome.text)
 
 
 def register(app: App, deps: Deps, deferred: Deferred) -> None:
-    def answer_later(body: dict[str, Any], respond: Respond) -> None:
+    def answer_later(request: Request, respond: Respond) -> None:
         try:
-            command = parse(body.get("text", ""), deps)
+            command = parse(request.body.get("text", ""), deps)
         except UsageError as problem:  # the manifest changed since the ack
             reply = deps.views.help(str(problem))
         else:
-            reply = answer(deps, command, body["user_id"])
+            reply = answer(deps, command, request.body["user_id"], asked_at=request.received_at)
         respond(response_type="ephemeral", **reply.payload())
 
     kind = deferred.register("command:/ops", answer_later)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
+from datetime import datetime
 from typing import Any
 
 from slack_bolt import Ack, App, Respond
@@ -31,8 +32,14 @@ class Outcome:
     text: str  # what to tell the person who asked
 
 
-def reassign_domain(deps: Deps, domain: str, to: str, *, by: str) -> Outcome:
-    """Authorize, then hand `domain` to `to` (compare-and-set, audited)."""
+def reassign_domain(
+    deps: Deps, domain: str, to: str, *, by: str, asked_at: datetime | None = None
+) -> Outcome:
+    """Authorize, then hand `domain` to `to` (compare-and-set, audited).
+
+    `asked_at`: when the person asked, if that was before now (a queued command). A change
+    made by someone else since then wins: a late or replayed request must not undo it.
+    """
     if deps.manifest.person(to) is None:
         return Outcome(False, f"<@{to}> is not in the agency manifest, so cannot own a domain.")
     with transaction(deps.engine) as session:
@@ -44,6 +51,12 @@ def reassign_domain(deps: Deps, domain: str, to: str, *, by: str) -> Outcome:
             return Outcome(False, decision.reason)
         if row.owner == to:
             return Outcome(False, f"<@{to}> already owns {domain}.")
+        if asked_at is not None and row.updated_at > asked_at:
+            return Outcome(
+                False,
+                f"{domain} was reassigned to <@{row.owner}> by <@{row.updated_by}> after you "
+                "asked; nothing changed.",
+            )
         before = row.owner
         won = ownership.reassign(
             session, domain, expected_owner=before, to=to, by=by, now=deps.clock()

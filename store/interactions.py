@@ -1,9 +1,11 @@
 """The interaction queue: each Slack request whose work runs after its ack is a row here first.
 
 The web process records the request and only then acknowledges it, so a click Slack was told
-we accepted survives a crash; the worker (`bot/worker.py`) claims rows, applies them and
-deletes them. Claims are leases, as in the outbox: a worker that dies mid-way is replaced once
-its lease expires, and a row that keeps killing workers is given up as failed.
+we accepted survives a crash; the worker (`bot/interactions.py`) claims rows one at a time,
+applies them and deletes them. Claims are leases, as in the outbox: the request a dead worker
+was applying is taken over when its lease expires, and one that keeps killing workers is
+given up as failed. A row says who clicked, and the worker acts as that person: the queue is
+as sensitive as the store.
 """
 
 from __future__ import annotations
@@ -25,7 +27,6 @@ from sqlalchemy import (
     Text,
     bindparam,
     delete,
-    func,
     insert,
     or_,
     select,
@@ -69,15 +70,15 @@ class Claimed:
     id: int
     kind: str
     body: dict[str, Any]
+    received_at: datetime
     token: str
     attempts: int
 
 
 _COLUMNS = ("kind", "body", "received_at", "state", "attempts")
-_MAX_ROWS = 64  # per INSERT statement
 
 
-@functools.lru_cache(maxsize=_MAX_ROWS)
+@functools.lru_cache(maxsize=256)
 def _insert(rows: int) -> Insert:
     """INSERT of `rows` rows with bound parameters: compiled once per row count."""
     return insert(Interaction).values(
@@ -88,7 +89,7 @@ def _insert(rows: int) -> Insert:
 def record(
     engine: Engine, requests: Sequence[tuple[str, dict[str, Any]]], *, now: datetime
 ) -> None:
-    """Store requests (kind, body) for the worker before they are acknowledged."""
+    """Store requests (kind, body) for the worker, all or none, before they are acknowledged."""
     rows = [
         (
             kind,
@@ -102,25 +103,28 @@ def record(
         )
         for kind, body in requests
     ]
-    # Multi-row INSERTs, each atomic on its own: no BEGIN and COMMIT around them.
+    params = {
+        f"{column}_{i}": value
+        for i, row in enumerate(rows)
+        for column, value in zip(_COLUMNS, row, strict=True)
+    }
+    # One multi-row INSERT is atomic by itself: no BEGIN and COMMIT around it.
     with single_statement(engine).begin() as connection:
-        for start in range(0, len(rows), _MAX_ROWS):
-            chunk = rows[start : start + _MAX_ROWS]
-            params = {
-                f"{column}_{i}": value
-                for i, row in enumerate(chunk)
-                for column, value in zip(_COLUMNS, row, strict=True)
-            }
-            connection.execute(_insert(len(chunk)), params)
+        connection.execute(_insert(len(rows)), params)
 
 
-def claim(session: Session, *, now: datetime, lease: timedelta, limit: int) -> list[Claimed]:
-    """Take the oldest pending rows, and rows whose claim has expired, under a new lease."""
+def claim_next(session: Session, *, now: datetime, lease: timedelta) -> Claimed | None:
+    """Take the oldest pending row, or one whose claim has expired, under a new lease.
+
+    One row at a time: a worker that dies mid-way leaves only the request it was applying
+    to be taken over, and `attempts` counts only the times a request was started.
+    """
     query = (
         select(
             Interaction.id,
             Interaction.kind,
             Interaction.body,
+            Interaction.received_at,
             Interaction.attempts,
             Interaction.claim_token,
         )
@@ -132,39 +136,38 @@ def claim(session: Session, *, now: datetime, lease: timedelta, limit: int) -> l
             )
         )
         .order_by(Interaction.id)
-        .limit(limit)
+        .limit(1)
     )
     if session.get_bind().dialect.name == "postgresql":
         query = query.with_for_update(skip_locked=True)  # workers skip each other's rows
-    claimed = []
-    for row_id, kind, body, attempts, held_by in session.execute(query).all():
-        token = str(uuid.uuid4())
-        taken = session.execute(
-            update(Interaction)
-            .where(Interaction.id == row_id, Interaction.claim_token.is_not_distinct_from(held_by))
-            .values(
-                state=InteractionState.CLAIMED,
-                claim_token=token,
-                claim_expires_at=now + lease,
-                attempts=attempts + 1,
-            )
+    found = session.execute(query).first()
+    if found is None:
+        return None
+    row_id, kind, body, received_at, attempts, held_by = found
+    token = str(uuid.uuid4())
+    taken = session.execute(
+        update(Interaction)
+        .where(Interaction.id == row_id, Interaction.claim_token.is_not_distinct_from(held_by))
+        .values(
+            state=InteractionState.CLAIMED,
+            claim_token=token,
+            claim_expires_at=now + lease,
+            attempts=attempts + 1,
         )
-        if taken.rowcount == 1:  # type: ignore[attr-defined]
-            claimed.append(Claimed(row_id, kind, json.loads(body), token, attempts + 1))
-    return claimed
+    )
+    if taken.rowcount != 1:  # type: ignore[attr-defined]
+        return None  # another worker took it between the two statements (SQLite never does)
+    return Claimed(row_id, kind, json.loads(body), received_at, token, attempts + 1)
 
 
-def complete(session: Session, done: Sequence[Claimed]) -> int:
-    """Done: the rows go. Returns how many; a row whose lease was lost meanwhile stays."""
-    gone = 0
-    for claimed in done:
-        result = session.execute(
-            delete(Interaction).where(
-                Interaction.id == claimed.id, Interaction.claim_token == claimed.token
-            )
+def complete(session: Session, claimed: Claimed) -> bool:
+    """Done: the row goes. False if its lease was lost to another worker meanwhile."""
+    gone = session.execute(
+        delete(Interaction).where(
+            Interaction.id == claimed.id, Interaction.claim_token == claimed.token
         )
-        gone += result.rowcount  # type: ignore[attr-defined]
-    return gone
+    )
+    return gone.rowcount == 1  # type: ignore[attr-defined]
 
 
 def fail(session: Session, claimed: Claimed, error: str) -> bool:
@@ -175,8 +178,3 @@ def fail(session: Session, claimed: Claimed, error: str) -> bool:
         .values(state=InteractionState.FAILED, claim_token=None, claim_expires_at=None, error=error)
     )
     return failed.rowcount == 1  # type: ignore[attr-defined]
-
-
-def counts(session: Session) -> dict[InteractionState, int]:
-    query = select(Interaction.state, func.count()).group_by(Interaction.state)
-    return {state: count for state, count in session.execute(query)}

@@ -15,9 +15,10 @@ from sqlalchemy import Engine, inspect, select
 from sqlmodel import SQLModel
 
 from bot.interactions import SORRY, Recorder, RecordFailed, Worker, WorkerPolicy
+from handlers.deferred import Request
 from store import interactions
 from store.engine import interactions_url, open_interactions, open_store, reading, transaction
-from store.interactions import Interaction, InteractionState
+from store.interactions import Claimed, Interaction, InteractionState
 from tests.conftest import FakeClock
 from tests.fake_slack import FakeSlack
 
@@ -78,30 +79,32 @@ def test_record_keeps_the_body_but_never_the_verification_token(
     assert '"n":1' in stored[0].body
 
 
+def claim(engine: Engine, clock: FakeClock) -> Claimed | None:
+    with transaction(engine) as session:
+        return interactions.claim_next(session, now=clock(), lease=WorkerPolicy().lease)
+
+
 def test_claims_are_leases_oldest_first(engine: Engine, clock: FakeClock) -> None:
-    interactions.record(engine, [("k", click(n)) for n in range(5)], now=clock())
-    lease = WorkerPolicy().lease
+    interactions.record(engine, [("k", click(n)) for n in range(3)], now=clock())
 
-    with transaction(engine) as session:
-        first = interactions.claim(session, now=clock(), lease=lease, limit=3)
-    with transaction(engine) as session:
-        second = interactions.claim(session, now=clock(), lease=lease, limit=10)
-    assert [c.body["n"] for c in first] == [0, 1, 2]
-    assert [c.body["n"] for c in second] == [3, 4]  # held rows are not claimed twice
+    first = [claim(engine, clock) for _ in range(3)]
+    assert [c.body["n"] for c in first if c] == [0, 1, 2]
+    assert [c.attempts for c in first if c] == [1, 1, 1]
+    assert first[0] and first[0].received_at == clock()
+    assert claim(engine, clock) is None  # held rows are not claimed twice
 
-    clock.advance(seconds=lease.total_seconds() + 1)
-    with transaction(engine) as session:
-        retaken = interactions.claim(session, now=clock(), lease=lease, limit=10)
-    assert [(c.body["n"], c.attempts) for c in retaken] == [(n, 2) for n in range(5)]
+    clock.advance(seconds=WorkerPolicy().lease.total_seconds() + 1)
+    retaken = [claim(engine, clock) for _ in range(3)]
+    assert [(c.body["n"], c.attempts) for c in retaken if c] == [(0, 2), (1, 2), (2, 2)]
 
-    # The first holders lost their leases: their completion changes nothing.
+    # The first holders lost their leases: their outcome changes nothing.
     with transaction(engine) as session:
-        assert interactions.complete(session, first) == 0
-        assert interactions.complete(session, retaken[:2]) == 2
-        assert interactions.fail(session, retaken[2], "boom")
+        assert not interactions.complete(session, first[0])  # type: ignore[arg-type]
+        assert not interactions.fail(session, first[1], "late")  # type: ignore[arg-type]
+        assert interactions.complete(session, retaken[0])  # type: ignore[arg-type]
+        assert interactions.fail(session, retaken[1], "boom")  # type: ignore[arg-type]
     assert [(r.state, r.error) for r in rows(engine)] == [
         (InteractionState.FAILED, "boom"),
-        (InteractionState.CLAIMED, None),
         (InteractionState.CLAIMED, None),
     ]
 
@@ -144,6 +147,68 @@ def test_concurrent_requests_are_each_recorded_once_in_shared_commits(
     assert not woken.acquire(timeout=0)
 
 
+def test_a_failed_commit_fails_its_whole_batch_and_the_next_requests_go_on(
+    engine: Engine, clock: FakeClock, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    real_record = interactions.record
+    entered, release = threading.Event(), threading.Event()
+    calls: list[int] = []
+
+    def first_batch_fails(engine: Engine, requests: Any, *, now: Any) -> None:
+        calls.append(len(requests))
+        if len(calls) == 1:
+            entered.set()
+            release.wait(10)  # the others arrive while this commit is under way
+        if len(calls) == 2:
+            raise OSError("disk full")
+        real_record(engine, requests, now=now)
+
+    monkeypatch.setattr(interactions, "record", first_batch_fails)
+    recorder = Recorder(engine, clock=clock, wake=lambda: None)
+    outcomes: dict[int, str] = {}
+
+    def send(n: int) -> None:
+        try:
+            recorder("k", click(n))
+            outcomes[n] = "recorded"
+        except RecordFailed:
+            outcomes[n] = "failed"
+
+    leader = threading.Thread(target=send, args=(0,))
+    leader.start()
+    assert entered.wait(10)
+    followers = [threading.Thread(target=send, args=(n,)) for n in (1, 2, 3)]
+    for t in followers:
+        t.start()
+    queued = threading.Event()
+    for _ in range(10_000):  # until all three are queued behind the commit (not a timing)
+        if len(recorder._waiting) == 3:
+            break
+        queued.wait(0.001)
+    assert len(recorder._waiting) == 3
+    release.set()
+    for t in [leader, *followers]:
+        t.join(10)
+
+    assert calls == [1, 3]
+    assert outcomes == {0: "recorded", 1: "failed", 2: "failed", 3: "failed"}
+    recorder("k", click(4))  # the turn moved on: nobody is left waiting
+    assert [r.body for r in rows(engine)] == [
+        '{"type":"block_actions","n":0}',
+        '{"type":"block_actions","n":4}',
+    ]
+
+
+def test_a_wake_that_fails_does_not_fail_the_request(engine: Engine, clock: FakeClock) -> None:
+    def broken_wake() -> None:
+        raise OSError("no worker to wake")
+
+    recorder = Recorder(engine, clock=clock, wake=broken_wake)
+    recorder("k", click(1))
+    recorder("k", click(2))
+    assert len(rows(engine)) == 2
+
+
 def test_a_request_that_cannot_be_recorded_raises_and_wakes_nobody(
     tmp_path: Path, clock: FakeClock
 ) -> None:
@@ -173,8 +238,8 @@ def test_the_worker_runs_each_kind_once_in_order_and_deletes_what_is_done(
 ) -> None:
     seen: list[tuple[str, int]] = []
     work = {
-        "action:a": lambda body, respond: seen.append(("a", body["n"])),
-        "command:/b": lambda body, respond: seen.append(("b", body["n"])),
+        "action:a": lambda request, respond: seen.append(("a", request.body["n"])),
+        "command:/b": lambda request, respond: seen.append(("b", request.body["n"])),
     }
     interactions.record(engine, [("action:a", click(1)), ("command:/b", click(2))], now=clock())
     interactions.record(engine, [("action:a", click(3))], now=clock())
@@ -188,10 +253,10 @@ def test_the_worker_runs_each_kind_once_in_order_and_deletes_what_is_done(
 def test_work_that_fails_is_kept_as_failed_and_the_person_is_told(
     engine: Engine, clock: FakeClock, fake: FakeSlack
 ) -> None:
-    def broken(body: dict[str, Any], respond: Respond) -> None:
+    def broken(request: Request, respond: Respond) -> None:
         raise ValueError("the store said no")
 
-    work = {"action:broken": broken, "action:fine": lambda body, respond: None}
+    work = {"action:broken": broken, "action:fine": lambda request, respond: None}
     interactions.record(
         engine,
         [
@@ -216,30 +281,43 @@ def test_work_that_fails_is_kept_as_failed_and_the_person_is_told(
     assert all(call.params["response_type"] == "ephemeral" for call in told)
 
 
-def test_a_worker_that_dies_mid_batch_is_replaced_after_the_lease(
+def test_a_worker_that_dies_leaves_only_its_current_request_to_be_taken_over(
     engine: Engine, clock: FakeClock
 ) -> None:
     applied: list[int] = []
-    policy = WorkerPolicy(batch=2)
 
-    def dies_on_the_second(body: dict[str, Any], respond: Respond) -> None:
-        if body["n"] == 2 and not applied.count(2):
+    def dies_on_the_second(request: Request, respond: Respond) -> None:
+        if request.body["n"] == 2 and not applied.count(2):
             applied.append(2)
             raise SystemExit("killed")  # not an Exception: the worker process ends here
-        applied.append(body["n"])
+        applied.append(request.body["n"])
 
     interactions.record(engine, [("k", click(n)) for n in (1, 2, 3)], now=clock())
     with pytest.raises(SystemExit):
-        Worker(engine, {"k": dies_on_the_second}, clock=clock, policy=policy).drain()
-    # Neither row of the dead worker's batch is taken before its lease expires.
-    assert Worker(engine, {"k": dies_on_the_second}, clock=clock, policy=policy).drain() == 1
+        Worker(engine, {"k": dies_on_the_second}, clock=clock).drain()
+    # The next worker goes on with the third; the second waits for its lease to expire.
+    assert Worker(engine, {"k": dies_on_the_second}, clock=clock).drain() == 1
+    clock.advance(seconds=WorkerPolicy().lease.total_seconds() + 1)
+    assert Worker(engine, {"k": dies_on_the_second}, clock=clock).drain() == 1
 
-    clock.advance(seconds=policy.lease.total_seconds() + 1)
-    assert Worker(engine, {"k": dies_on_the_second}, clock=clock, policy=policy).drain() == 2
-    # At least once: the first row was applied before the crash and again after it (the
-    # work is a compare-and-set, so the second time changes nothing).
-    assert applied == [1, 2, 3, 1, 2]
+    assert applied == [1, 2, 3, 2]  # the first is not applied again
     assert rows(engine) == []
+
+
+def test_a_stopping_worker_finishes_its_request_and_takes_no_more(
+    engine: Engine, clock: FakeClock
+) -> None:
+    stop = threading.Event()
+    applied: list[int] = []
+
+    def stop_after_the_first(request: Request, respond: Respond) -> None:
+        applied.append(request.body["n"])
+        stop.set()  # as SIGTERM does, mid-drain
+
+    interactions.record(engine, [("k", click(n)) for n in range(5)], now=clock())
+    assert Worker(engine, {"k": stop_after_the_first}, clock=clock).drain(stop) == 1
+    assert applied == [0]
+    assert [r.state for r in rows(engine)] == [InteractionState.PENDING] * 4
 
 
 def test_a_request_that_kills_every_worker_is_given_up(engine: Engine, clock: FakeClock) -> None:
@@ -247,7 +325,7 @@ def test_a_request_that_kills_every_worker_is_given_up(engine: Engine, clock: Fa
     interactions.record(engine, [("k", click(1))], now=clock())
     runs: list[int] = []
 
-    def fatal(body: dict[str, Any], respond: Respond) -> None:
+    def fatal(request: Request, respond: Respond) -> None:
         runs.append(1)
         raise SystemExit("killed")
 
@@ -270,7 +348,7 @@ def test_run_drains_on_wake_and_kicks_after_work_until_stopped(
     kicks: list[bool] = []
     worker = Worker(
         engine,
-        {"k": lambda body, respond: done.release()},
+        {"k": lambda request, respond: done.release()},
         clock=clock,
         policy=WorkerPolicy(idle=30),  # only a wake can make it look again in time
         after=lambda: kicks.append(True),

@@ -114,11 +114,12 @@ def test_a_worker_that_dies_is_replaced_and_nothing_is_lost(tmp_path: Path) -> N
         process = start_run(tmp_path, fake, port)
         try:
             [first] = worker_pids(wait_for_lines(process, "serving HTTP", "worker started"))
+            ask_owners(port, fake, answered_before=0)  # the worker is idle, waiting, after it
             os.kill(first, signal.SIGKILL)
             wait_for_lines(process, "worker exited with code -9")
-            # No worker runs for a moment: the request is recorded and acknowledged anyway,
-            # and the next worker answers it.
-            ask_owners(port, fake, answered_before=0)
+            # No worker runs for a moment: the request is recorded and acknowledged anyway
+            # (waking a killed worker must not hang), and the next worker answers it.
+            ask_owners(port, fake, answered_before=1)
             [second] = worker_pids(wait_for_lines(process, "worker started"))
             assert second != first
             process.send_signal(signal.SIGTERM)

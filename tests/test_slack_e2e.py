@@ -21,6 +21,7 @@ from bot.app import SlackApp, create_app
 from bot.interactions import Worker
 from bot.server import http_server, socket_mode_handler, stop_http
 from bot.settings import Settings
+from handlers.owners import reassign_domain
 from handlers.refs import AlertRef, DomainRef
 from store import ownership
 from store.alerts import Alert, AlertState
@@ -290,6 +291,22 @@ def test_a_click_is_recorded_before_its_ack_and_survives_a_worker_restart(live: 
     live.worker.stop()  # it finishes its batch: the done request is deleted
     with reading(live.interactions) as session:
         assert session.scalars(select(Interaction)).all() == []
+
+
+def test_a_queued_reassign_never_undoes_a_change_made_after_it_was_asked(live: Live) -> None:
+    live.worker.stop()
+    assert live.ops("reassign ad_performance @Leo", "U0ADMIN").status == 200  # queued at 09:00
+    live.clock.advance(minutes=1)
+    done = reassign_domain(live.slack.deps, "ad_performance", "U0ADMIN", by="U0ADMIN")
+    assert done.done  # someone else, meanwhile, straight away
+
+    live.worker.start()  # the queued request comes late (a slow worker, or a replay)
+    [reply] = live.responses()
+    assert reply.params["text"] == (
+        "ad_performance was reassigned to <@U0ADMIN> by <@U0ADMIN> after you asked; "
+        "nothing changed."
+    )
+    assert live.owner("ad_performance") == "U0ADMIN"
 
 
 def test_a_click_that_cannot_be_recorded_is_not_acknowledged(live: Live) -> None:

@@ -1,7 +1,8 @@
 """interaction queue
 
 A branch of its own: on SQLite the queue lives in its own file (store.engine.interactions_url),
-which holds this table only; on PostgreSQL both branches share the database.
+which holds this table only; on PostgreSQL both branches share the database. (The store is
+always migrated to every head, so a SQLite store also has an empty copy of the table.)
 
 Revision ID: i0001
 Revises:
