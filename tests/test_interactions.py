@@ -304,6 +304,30 @@ def test_a_worker_that_dies_leaves_only_its_current_request_to_be_taken_over(
     assert rows(engine) == []
 
 
+def test_two_workers_share_the_queue_and_apply_each_request_once(
+    engine: Engine, clock: FakeClock
+) -> None:
+    applied: list[int] = []
+    start = threading.Barrier(2)
+
+    def apply(request: Request, respond: Respond) -> None:
+        applied.append(request.body["n"])
+
+    def drain() -> None:
+        start.wait()
+        Worker(engine, {"k": apply}, clock=clock).drain()
+
+    interactions.record(engine, [("k", click(n)) for n in range(60)], now=clock())
+    workers = [threading.Thread(target=drain) for _ in range(2)]
+    for t in workers:
+        t.start()
+    for t in workers:
+        t.join(30)
+
+    assert sorted(applied) == list(range(60))
+    assert rows(engine) == []
+
+
 def test_a_stopping_worker_finishes_its_request_and_takes_no_more(
     engine: Engine, clock: FakeClock
 ) -> None:
