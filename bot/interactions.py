@@ -27,12 +27,11 @@ log = logging.getLogger(__name__)
 SORRY = "Sorry, that could not be completed; it is logged as interaction #{id}."
 
 
-class Event(Protocol):
-    """threading.Event or multiprocessing's Event."""
+class Stop(Protocol):
+    """bot.worker.StopFlag across processes, threading.Event in one."""
 
     def set(self) -> None: ...
     def is_set(self) -> bool: ...
-    def wait(self, timeout: float | None = None) -> bool: ...
 
 
 class Wake(Protocol):
@@ -142,28 +141,36 @@ class Worker:
         self.after = after  # e.g. kick the outbox drain
         self.responder = responder  # a request's response_url -> its respond()
 
-    def drain(self, stop: Event | None = None) -> int:
+    def drain(self, stop: Stop | None = None) -> int:
         """Apply requests until none is due or `stop` is set; returns how many were taken."""
         taken, finished = 0, None
         while True:
-            # One transaction per request: delete the one just done, claim the next.
-            with transaction(self.engine) as session:
-                if finished is not None and not interactions.complete(session, finished):
-                    log.warning(
-                        "interaction #%s: its lease expired before it was done", finished.id
-                    )
-                stopping = stop is not None and stop.is_set()
-                item = None if stopping else self._claim(session)
+            try:
+                # One transaction per request: delete the one just done, claim the next.
+                with transaction(self.engine) as session:
+                    if finished is not None:
+                        self._complete(session, finished)
+                    stopping = stop is not None and stop.is_set()
+                    item = None if stopping else self._claim(session)
+            except Exception:
+                if finished is not None:  # the claim failed: keep what is done, done
+                    with transaction(self.engine) as session:
+                        self._complete(session, finished)
+                raise
             if item is None:
                 return taken
             taken += 1
             finished = item if self._apply(item) else None
 
+    def _complete(self, session: Any, finished: Claimed) -> None:
+        if not interactions.complete(session, finished):
+            log.warning("interaction #%s: its lease expired before it was done", finished.id)
+
     def _claim(self, session: Any) -> Claimed | None:
         return interactions.claim_next(session, now=self.clock(), lease=self.policy.lease)
 
-    def run(self, stop: Event, wake: Wake | None = None) -> None:
-        """Drain until `stop` is set; `wake` (rung by recorders) cuts the idle wait short.
+    def run(self, stop: Stop, wake: Wake) -> None:
+        """Drain until `stop` is set; `wake` (rung by recorders, and on stop) ends an idle wait.
 
         After work, and on every wake (the web process also wakes the worker when it has
         queued a message itself), `after` runs: the outbox drain is kicked.
@@ -175,11 +182,8 @@ class Worker:
                     self.after()
             except Exception:  # the store is unreachable, say: look again after the pause
                 log.exception("interaction queue drain failed; retrying in %s s", self.policy.idle)
-            if wake is None:
-                stop.wait(self.policy.idle)
-            else:
-                woken = wake.wait(self.policy.idle)
-                wake.clear()
+            woken = wake.wait(self.policy.idle)
+            wake.clear()
 
     def _apply(self, item: Claimed) -> bool:
         """Run one request's work; False if it failed (and is recorded as failed)."""

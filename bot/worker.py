@@ -8,6 +8,7 @@ claimed is taken over when the claim's lease expires.
 
 from __future__ import annotations
 
+import ctypes
 import logging
 import multiprocessing
 import multiprocessing.connection
@@ -19,7 +20,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from bot.interactions import Event, Wake, Worker
+from bot.interactions import Stop, Wake, Worker
 from bot.runtime import Runtime
 from bot.scheduler import Scheduler
 
@@ -41,13 +42,12 @@ class WorkerSpec:
     agents: bool = True  # run the agents on their schedules (benchmarks turn it off)
 
 
-def worker_main(spec: WorkerSpec, wake: Wake, stop: Event, ready: Event) -> None:
+def worker_main(spec: WorkerSpec, wake: Wake, stop: Stop, ready: Any) -> None:
     from bot.app import create_app  # after spawn, in the worker only
 
     # Ctrl-C reaches the whole process group; the web process stops the worker in order.
     signal.signal(signal.SIGINT, signal.SIG_IGN)
-    # Not stop.set() in the handler itself: it takes a lock the interrupted code may hold.
-    signal.signal(signal.SIGTERM, lambda *_: threading.Thread(target=stop.set).start())
+    signal.signal(signal.SIGTERM, lambda *_: _stop(stop, wake))
     os.nice(spec.niceness)
     logging.basicConfig(level=spec.log_level, format=LOG_FORMAT)
     rt = Runtime(db_url=spec.db_url, manifest_override=spec.manifest)
@@ -63,7 +63,7 @@ def worker_main(spec: WorkerSpec, wake: Wake, stop: Event, ready: Event) -> None
     slack.deps.kick_outbox = scheduler.kick
     worker = Worker(rt.interactions, slack.work, clock=rt.now, after=scheduler.kick)
     scheduler.start()
-    threading.Thread(target=_stop_with_parent, args=(stop,), daemon=True).start()
+    threading.Thread(target=_stop_with_parent, args=(stop, wake), daemon=True).start()
     log.info("worker started (pid %s)", os.getpid())
     ready.set()
     try:
@@ -74,13 +74,36 @@ def worker_main(spec: WorkerSpec, wake: Wake, stop: Event, ready: Event) -> None
         log.info("worker stopped")
 
 
-def _stop_with_parent(stop: Event) -> None:
+def _stop(stop: Stop, wake: Wake) -> None:
+    # Neither takes a lock, so this is safe in a signal handler too.
+    stop.set()
+    wake.set()
+
+
+def _stop_with_parent(stop: Stop, wake: Wake) -> None:
     """A web process killed outright cannot stop its worker: the worker notices it is gone."""
     parent = multiprocessing.parent_process()
     if parent is not None:
         multiprocessing.connection.wait([parent.sentinel])
         log.warning("the web process has gone; stopping")
-        stop.set()
+        _stop(stop, wake)
+
+
+class StopFlag:
+    """A stop request shared with the worker: a byte of shared memory and no lock.
+
+    (A multiprocessing.Event takes a lock to read; a worker killed while holding it would
+    leave the web process unable to stop or restart it.)
+    """
+
+    def __init__(self, context: Any) -> None:
+        self._flag = context.RawValue(ctypes.c_bool, False)
+
+    def set(self) -> None:
+        self._flag.value = True
+
+    def is_set(self) -> bool:
+        return bool(self._flag.value)
 
 
 class Doorbell:
@@ -112,7 +135,8 @@ class WorkerProcess:
         self.spec = spec
         self._context = multiprocessing.get_context("spawn")  # no forked locks or sockets
         self.wake = Doorbell(self._context)
-        self._stop = self._context.Event()
+        self._stop = StopFlag(self._context)  # read by the worker between requests
+        self._stopping = threading.Event()  # the same, for this process's supervisor
         self.ready = self._context.Event()  # set by each worker once it has started
         self._process: Any = None
         self._supervisor: threading.Thread | None = None
@@ -130,8 +154,8 @@ class WorkerProcess:
 
     def stop(self, timeout: float = 30.0) -> None:
         """Ask the worker to finish the request it holds and stop; kill it after `timeout`."""
-        self._stop.set()
-        self.wake.set()
+        self._stopping.set()
+        _stop(self._stop, self.wake)
         if self._process is not None:
             self._process.join(timeout)
             if self._process.is_alive():
@@ -155,7 +179,7 @@ class WorkerProcess:
         while True:
             started = time.monotonic()
             self._process.join()
-            if self._stop.is_set():
+            if self._stopping.is_set():
                 return
             if time.monotonic() - started > MAX_RESTART_DELAY:
                 delay = RESTART_DELAY  # it had been running well: back to a quick restart
@@ -164,7 +188,7 @@ class WorkerProcess:
                 self._process.exitcode,
                 delay,
             )
-            if self._stop.wait(delay):
+            if self._stopping.wait(delay):
                 return
             self.ready.clear()
             self._spawn()

@@ -37,8 +37,9 @@ def reassign_domain(
 ) -> Outcome:
     """Authorize, then hand `domain` to `to` (compare-and-set, audited).
 
-    `asked_at`: when the person asked, if that was before now (a queued command). A change
-    made by someone else since then wins: a late or replayed request must not undo it.
+    `asked_at`: when the person asked, for a queued command. Changes are dated when they were
+    asked, so requests apply in the order people made them: a change asked for after this
+    one wins, and a late or replayed request never undoes it.
     """
     if deps.manifest.person(to) is None:
         return Outcome(False, f"<@{to}> is not in the agency manifest, so cannot own a domain.")
@@ -58,9 +59,8 @@ def reassign_domain(
                 "asked; nothing changed.",
             )
         before = row.owner
-        won = ownership.reassign(
-            session, domain, expected_owner=before, to=to, by=by, now=deps.clock()
-        )
+        asked = asked_at if asked_at is not None else deps.clock()
+        won = ownership.reassign(session, domain, expected_owner=before, to=to, by=by, now=asked)
     if not won:
         return Outcome(False, f"{domain} was reassigned by someone else just now; nothing changed.")
     return Outcome(True, f"{domain} is now owned by <@{to}> (was <@{before}>).")

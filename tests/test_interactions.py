@@ -328,6 +328,33 @@ def test_two_workers_share_the_queue_and_apply_each_request_once(
     assert rows(engine) == []
 
 
+def test_a_claim_that_fails_keeps_the_request_before_it_done(
+    engine: Engine, clock: FakeClock, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    applied: list[int] = []
+    real_claim = interactions.claim_next
+    claims: list[int] = []
+
+    def second_claim_fails(session: Any, **kwargs: Any) -> Claimed | None:
+        claims.append(1)
+        if len(claims) == 2:
+            raise OSError("connection reset")
+        return real_claim(session, **kwargs)
+
+    def apply(request: Request, respond: Respond) -> None:
+        applied.append(request.body["n"])
+
+    interactions.record(engine, [("k", click(n)) for n in (1, 2)], now=clock())
+    monkeypatch.setattr(interactions, "claim_next", second_claim_fails)
+    with pytest.raises(OSError):
+        Worker(engine, {"k": apply}, clock=clock).drain()
+    assert [r.state for r in rows(engine)] == [InteractionState.PENDING]  # the first is gone
+
+    clock.advance(seconds=WorkerPolicy().lease.total_seconds() + 1)
+    Worker(engine, {"k": apply}, clock=clock).drain()
+    assert applied == [1, 2]  # not [1, 1, 2]
+
+
 def test_a_stopping_worker_finishes_its_request_and_takes_no_more(
     engine: Engine, clock: FakeClock
 ) -> None:

@@ -309,6 +309,20 @@ def test_a_queued_reassign_never_undoes_a_change_made_after_it_was_asked(live: L
     assert live.owner("ad_performance") == "U0ADMIN"
 
 
+def test_queued_reassigns_apply_in_the_order_they_were_asked(live: Live) -> None:
+    live.worker.stop()
+    assert live.ops("reassign ad_performance @Leo", "U0ADMIN").status == 200
+    live.clock.advance(seconds=5)
+    assert live.ops("reassign ad_performance @Maya", "U0ADMIN").status == 200
+    live.clock.advance(seconds=10)  # the worker comes to both after both were asked
+
+    live.worker.start()
+    first, second = live.responses(2)
+    assert first.params["text"] == "ad_performance is now owned by <@U0LEAD> (was <@U0AM>)."
+    assert second.params["text"] == "ad_performance is now owned by <@U0ADMIN> (was <@U0LEAD>)."
+    assert live.owner("ad_performance") == "U0ADMIN"
+
+
 def test_a_click_that_cannot_be_recorded_is_not_acknowledged(live: Live) -> None:
     before = live.snapshot()
     with live.interactions.begin() as connection:
