@@ -18,7 +18,7 @@ from sqlalchemy import Engine, text
 from waitress.server import create_server
 
 from bot.app import SlackApp
-from bot.worker import WorkerProcess
+from bot.worker import WorkerHealth, WorkerProcess
 
 log = logging.getLogger(__name__)
 EVENTS_PATH = "/slack/events"
@@ -29,16 +29,25 @@ DEFAULT_THREADS = 32
 WsgiApp = Callable[[dict[str, Any], Callable[..., Any]], Iterable[bytes]]
 
 
-def wsgi_app(slack: SlackApp, engine: Engine) -> WsgiApp:
+def wsgi_app(
+    slack: SlackApp, engine: Engine, worker: Callable[[], WorkerHealth] | None = None
+) -> WsgiApp:
+    """/slack/events for Bolt; /healthz checks the store and, given `worker`, the worker."""
     bolt = SlackRequestHandler(slack.app, path=EVENTS_PATH)
 
     def healthz(start_response: Callable[..., Any]) -> Iterable[bytes]:
+        body: dict[str, Any] = {"ok": True}
         try:
             with engine.connect() as connection:
                 connection.execute(text("SELECT 1"))
-            status, body = "200 OK", {"ok": True}
         except Exception as error:  # report, never raise, from a health check
-            status, body = "503 Service Unavailable", {"ok": False, "error": type(error).__name__}
+            body = {"ok": False, "error": type(error).__name__}
+        if worker is not None:
+            health = worker()
+            body["worker"] = health.state
+            if not health.ok:
+                body["ok"] = False
+        status = "200 OK" if body["ok"] else "503 Service Unavailable"
         start_response(status, [("Content-Type", "application/json")])
         return [json.dumps(body).encode()]
 
@@ -103,7 +112,9 @@ def serve(
             log.info("connecting over Socket Mode")
             socket_mode_handler(slack, app_token).start()
         else:
-            server = http_server(slack, engine, host=host, port=port, threads=threads)
+            server = create_server(
+                wsgi_app(slack, engine, worker.health), host=host, port=port, threads=threads
+            )
             log.info("serving HTTP on %s:%s (POST %s, GET /healthz)", host, port, EVENTS_PATH)
             server.run()
     except KeyboardInterrupt:

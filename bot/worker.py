@@ -16,6 +16,7 @@ import os
 import signal
 import threading
 import time
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -28,7 +29,14 @@ log = logging.getLogger(__name__)
 NICENESS = 10  # below the web process: acknowledgements first, work after
 RESTART_DELAY = 1.0  # seconds before a dead worker is replaced (doubled while it keeps dying)
 MAX_RESTART_DELAY = 60.0
+UNHEALTHY_AFTER = 30.0  # seconds without a running worker before /healthz says 503
 LOG_FORMAT = "%(asctime)s %(levelname)s %(processName)s %(name)s: %(message)s"
+
+
+@dataclass(frozen=True)
+class WorkerHealth:
+    ok: bool
+    state: str  # "running", or how long it has been down
 
 
 @dataclass(frozen=True)
@@ -131,15 +139,26 @@ class Doorbell:
 class WorkerProcess:
     """Runs `worker_main` in a child process, restarting it if it dies, until `stop()`."""
 
-    def __init__(self, spec: WorkerSpec) -> None:
-        self.spec = spec
+    def __init__(
+        self, spec: WorkerSpec, *, monotonic: Callable[[], float] = time.monotonic
+    ) -> None:
+        self.spec, self.monotonic = spec, monotonic
         self._context = multiprocessing.get_context("spawn")  # no forked locks or sockets
         self.wake = Doorbell(self._context)
         self._stop = StopFlag(self._context)  # read by the worker between requests
         self._stopping = threading.Event()  # the same, for this process's supervisor
         self.ready = self._context.Event()  # set by each worker once it has started
         self._process: Any = None
+        self._down_since: float | None = None  # monotonic time the last worker exited
         self._supervisor: threading.Thread | None = None
+
+    def health(self) -> WorkerHealth:
+        """Unhealthy once no worker has run for UNHEALTHY_AFTER: a restart is not an outage."""
+        if self._process is not None and self._process.is_alive():
+            return WorkerHealth(True, "running")
+        now = self.monotonic()
+        down = now - (self._down_since if self._down_since is not None else now)
+        return WorkerHealth(down < UNHEALTHY_AFTER, f"not running for {down:.0f} s")
 
     @property
     def pid(self) -> int | None:
@@ -177,11 +196,12 @@ class WorkerProcess:
     def _supervise(self) -> None:
         delay = RESTART_DELAY
         while True:
-            started = time.monotonic()
+            started = self.monotonic()
             self._process.join()
             if self._stopping.is_set():
                 return
-            if time.monotonic() - started > MAX_RESTART_DELAY:
+            self._down_since = self.monotonic()
+            if self.monotonic() - started > MAX_RESTART_DELAY:
                 delay = RESTART_DELAY  # it had been running well: back to a quick restart
             log.error(
                 "worker exited with code %s; starting another in %s s",
@@ -192,5 +212,6 @@ class WorkerProcess:
                 return
             self.ready.clear()
             self._spawn()
+            self._down_since = None
             # One that dies at once (a bad setting, say) is retried ever more slowly.
             delay = min(delay * 2, MAX_RESTART_DELAY)

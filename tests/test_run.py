@@ -85,7 +85,7 @@ def test_run_serves_http_and_stops_on_sigterm(tmp_path: Path) -> None:
             log = wait_for_lines(process, "serving HTTP", "worker started")
             [worker_pid] = worker_pids(log)
             with urllib.request.urlopen(f"http://127.0.0.1:{port}/healthz", timeout=5) as health:
-                assert json.loads(health.read()) == {"ok": True}
+                assert json.loads(health.read()) == {"ok": True, "worker": "running"}
             reply = signed_post(
                 f"http://127.0.0.1:{port}/slack/events",
                 slash_command("help", user="U0AM", response_url=fake.response_url()),
