@@ -194,7 +194,6 @@ def run(
     ] = None,
 ) -> None:
     """Run the Slack app (HTTP, or Socket Mode when SLACK_APP_TOKEN is set) and its worker."""
-    from bot.app import create_app
     from bot.server import DEFAULT_THREADS, serve
     from bot.worker import WorkerProcess, WorkerSpec
 
@@ -209,14 +208,7 @@ def run(
     )
     worker = WorkerProcess(WorkerSpec(db_url=rt.db_url, manifest=rt.manifest_override))
     try:
-        slack = create_app(
-            rt.settings,
-            rt.engine,
-            rt.manifest,
-            clock=rt.now,
-            interactions=rt.interactions,
-            wake=worker.wake.set,
-        )
+        slack = rt.slack_app(wake=worker.wake.set)
     except (BoltError, SlackApiError, OSError) as error:
         reason = getattr(error, "response", None) and error.response.get("error")  # type: ignore[attr-defined]
         err.print(

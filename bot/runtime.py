@@ -7,6 +7,7 @@ from dataclasses import dataclass, field
 from datetime import UTC, date, datetime
 from functools import cached_property
 from pathlib import Path
+from typing import TYPE_CHECKING, Any
 
 from sqlalchemy import Engine
 
@@ -14,6 +15,9 @@ from bot.settings import Settings, load_settings
 from store import ownership
 from store.engine import open_interactions, open_store, transaction
 from store.manifest import AgencyManifest, load_manifest
+
+if TYPE_CHECKING:
+    from bot.app import SlackApp
 
 
 def utc_now() -> datetime:
@@ -48,6 +52,19 @@ class Runtime:
     def interactions(self) -> Engine:
         """Where Slack requests wait for the worker (store/interactions.py)."""
         return open_interactions(self.settings.database_url, self.engine)
+
+    def slack_app(self, **options: Any) -> SlackApp:
+        """The Slack app on this runtime's store and manifest (`options`: see create_app)."""
+        from bot.app import create_app  # Bolt and the views, only for commands that need them
+
+        return create_app(
+            self.settings,
+            self.engine,
+            self.manifest,
+            clock=self.now,
+            interactions=self.interactions,
+            **options,
+        )
 
     def now(self) -> datetime:
         return self.clock()

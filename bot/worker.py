@@ -51,22 +51,13 @@ class WorkerSpec:
 
 
 def worker_main(spec: WorkerSpec, wake: Wake, stop: Stop, ready: Any) -> None:
-    from bot.app import create_app  # after spawn, in the worker only
-
     # Ctrl-C reaches the whole process group; the web process stops the worker in order.
     signal.signal(signal.SIGINT, signal.SIG_IGN)
     signal.signal(signal.SIGTERM, lambda *_: _stop(stop, wake))
     os.nice(spec.niceness)
     logging.basicConfig(level=spec.log_level, format=LOG_FORMAT)
     rt = Runtime(db_url=spec.db_url, manifest_override=spec.manifest)
-    slack = create_app(
-        rt.settings,
-        rt.engine,
-        rt.manifest,
-        clock=rt.now,
-        interactions=rt.interactions,
-        verify_token=False,
-    )
+    slack = rt.slack_app(verify_token=False)
     scheduler = Scheduler(slack.outbox, rt.engine, rt.manifest, rt.now, agents=spec.agents)
     slack.deps.kick_outbox = scheduler.kick
     worker = Worker(rt.interactions, slack.work, clock=rt.now, after=scheduler.kick)
