@@ -46,7 +46,9 @@ class RecordFailed(RuntimeError):
     """The request could not be stored, so it must not be acknowledged."""
 
 
-class _Request:
+class _Pending:
+    """A request waiting for its commit."""
+
     __slots__ = ("body", "error", "kind", "turn", "written")
 
     def __init__(self, kind: str, body: dict[str, Any]) -> None:
@@ -71,11 +73,11 @@ class Recorder:
     ) -> None:
         self.engine, self.clock, self.wake = engine, clock, wake
         self._lock = threading.Lock()  # guards the two fields below
-        self._waiting: list[_Request] = []
+        self._waiting: list[_Pending] = []
         self._writing = False
 
     def __call__(self, kind: str, body: dict[str, Any]) -> None:
-        mine = _Request(kind, body)
+        mine = _Pending(kind, body)
         with self._lock:
             self._waiting.append(mine)
             my_turn = not self._writing
