@@ -153,7 +153,7 @@ class Worker:
                     if finished is not None:
                         self._complete(session, finished)
                     stopping = stop is not None and stop.is_set()
-                    item = None if stopping else self._claim(session)
+                    item = None if stopping else self._claim_next(session)
             except Exception:
                 if finished is not None:  # the claim failed: keep what is done, done
                     with transaction(self.engine) as session:
@@ -168,7 +168,7 @@ class Worker:
         if not interactions.complete(session, finished):
             log.warning("interaction #%s: its lease expired before it was done", finished.id)
 
-    def _claim(self, session: Any) -> Claimed | None:
+    def _claim_next(self, session: Any) -> Claimed | None:
         return interactions.claim_next(session, now=self.clock(), lease=self.policy.lease)
 
     def run(self, stop: Stop, wake: Wake) -> None:

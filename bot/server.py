@@ -64,10 +64,16 @@ def wsgi_app(
 
 
 def http_server(
-    slack: SlackApp, engine: Engine, *, host: str, port: int, threads: int = DEFAULT_THREADS
+    slack: SlackApp,
+    engine: Engine,
+    *,
+    host: str,
+    port: int,
+    threads: int = DEFAULT_THREADS,
+    worker: Callable[[], WorkerHealth] | None = None,
 ) -> Any:
     """A waitress server for the app; `.run()` serves until `stop_http(server)`."""
-    return create_server(wsgi_app(slack, engine), host=host, port=port, threads=threads)
+    return create_server(wsgi_app(slack, engine, worker), host=host, port=port, threads=threads)
 
 
 def stop_http(server: Any) -> None:
@@ -112,8 +118,8 @@ def serve(
             log.info("connecting over Socket Mode")
             socket_mode_handler(slack, app_token).start()
         else:
-            server = create_server(
-                wsgi_app(slack, engine, worker.health), host=host, port=port, threads=threads
+            server = http_server(
+                slack, engine, host=host, port=port, threads=threads, worker=worker.health
             )
             log.info("serving HTTP on %s:%s (POST %s, GET /healthz)", host, port, EVENTS_PATH)
             server.run()

@@ -69,6 +69,7 @@ def worker_main(spec: WorkerSpec, wake: Wake, stop: Stop, ready: Any) -> None:
         worker.run(stop, wake)
     finally:
         scheduler.stop()
+        rt.interactions.dispose()
         rt.engine.dispose()
         log.info("worker stopped")
 
