@@ -19,9 +19,16 @@ from pydantic import BaseModel
 from sqlalchemy import and_, case, func, select
 from sqlmodel import Session
 
-from agents.portfolio import Portfolio, portfolio_cpl
-from store.manifest import Pacing
-from store.source_data import AdAccount, Budget, Client, ClientStatus, Exclusion, SpendDay
+from switchboard.agents.portfolio import Portfolio, portfolio_cpl
+from switchboard.store.manifest import Pacing
+from switchboard.store.source_data import (
+    AdAccount,
+    Budget,
+    Client,
+    ClientStatus,
+    Exclusion,
+    SpendDay,
+)
 
 HUNDRED = Decimal(100)
 CENT = Decimal("0.01")

@@ -15,10 +15,10 @@ from enum import StrEnum
 
 from sqlmodel import Session
 
-from agents.pacing import AccountPace, PaceStatus, PacingReport
-from store import alerts
-from store.alerts import Alert, AlertDirection, AlertState
-from store.manifest import Pacing
+from switchboard.agents.pacing import AccountPace, PaceStatus, PacingReport
+from switchboard.store import alerts
+from switchboard.store.alerts import Alert, AlertDirection, AlertState
+from switchboard.store.manifest import Pacing
 
 ACTOR = "agent:pacing"
 RENOTIFY_POINTS = Decimal(10)

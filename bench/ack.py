@@ -83,19 +83,19 @@ from slack_sdk import WebClient
 from slack_sdk.signature import SignatureVerifier
 from sqlalchemy import Engine, func, insert, select
 
-from bot.app import SlackApp, create_app
-from bot.outbox import Outbox
-from bot.server import EVENTS_PATH, http_server, stop_http, wsgi_app
-from bot.settings import load_settings
-from bot.worker import WorkerProcess, WorkerSpec
-from handlers.context import Deps
-from handlers.refs import AlertRef
-from store import ownership
-from store.alerts import Alert, AlertDirection, AlertState
-from store.engine import open_interactions, open_store, reading, transaction
-from store.manifest import load_manifest
-from store.outbox import OutboxKind, OutboxMessage, OutboxState
-from store.source_data import AdAccount, Client, ClientStatus, Platform
+from switchboard.bot.app import SlackApp, create_app
+from switchboard.bot.outbox import Outbox
+from switchboard.bot.server import EVENTS_PATH, http_server, stop_http, wsgi_app
+from switchboard.bot.settings import load_settings
+from switchboard.bot.worker import WorkerProcess, WorkerSpec
+from switchboard.handlers.context import Deps
+from switchboard.handlers.refs import AlertRef
+from switchboard.store import ownership
+from switchboard.store.alerts import Alert, AlertDirection, AlertState
+from switchboard.store.engine import open_interactions, open_store, reading, transaction
+from switchboard.store.manifest import load_manifest
+from switchboard.store.outbox import OutboxKind, OutboxMessage, OutboxState
+from switchboard.store.source_data import AdAccount, Client, ClientStatus, Platform
 
 REPO = Path(__file__).resolve().parent.parent
 if str(REPO) not in sys.path:

@@ -36,10 +36,10 @@ from typing import Any, TypeVar
 
 from sqlalchemy import Engine, insert, text
 
-from agents.pacing import PacingReport, evaluate
-from store.engine import open_store, reading, transaction
-from store.manifest import Pacing
-from store.source_data import (
+from switchboard.agents.pacing import PacingReport, evaluate
+from switchboard.store.engine import open_store, reading, transaction
+from switchboard.store.manifest import Pacing
+from switchboard.store.source_data import (
     AdAccount,
     Budget,
     Client,

@@ -1,6 +1,6 @@
-"""`python -m bot` is `switchboard`."""
+"""`python -m switchboard.bot` is `switchboard`."""
 
-from bot.cli import main
+from switchboard.bot.cli import main
 
 if __name__ == "__main__":  # not when the worker process is spawned from here
     main()

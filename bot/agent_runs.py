@@ -9,14 +9,14 @@ from datetime import date, datetime
 
 from sqlalchemy import Engine
 
-from agents.pacing import evaluate
-from agents.pacing_alerts import AlertChange, record_findings
-from bot import views
-from handlers.alert_posts import publish_changes
-from store.agent_state import Autonomy
-from store.engine import transaction
-from store.manifest import AgencyManifest
-from store.ownership import DomainOwner
+from switchboard.agents.pacing import evaluate
+from switchboard.agents.pacing_alerts import AlertChange, record_findings
+from switchboard.bot import views
+from switchboard.handlers.alert_posts import publish_changes
+from switchboard.store.agent_state import Autonomy
+from switchboard.store.engine import transaction
+from switchboard.store.manifest import AgencyManifest
+from switchboard.store.ownership import DomainOwner
 
 
 @dataclass

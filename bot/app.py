@@ -16,14 +16,14 @@ from slack_sdk.http_retry.builtin_handlers import (
 )
 from sqlalchemy import Engine
 
-from bot import views
-from bot.interactions import Recorder
-from bot.outbox import Outbox
-from bot.settings import Settings
-from handlers import register_all
-from handlers.context import Deps
-from handlers.deferred import Work
-from store.manifest import AgencyManifest
+from switchboard.bot import views
+from switchboard.bot.interactions import Recorder
+from switchboard.bot.outbox import Outbox
+from switchboard.bot.settings import Settings
+from switchboard.handlers import register_all
+from switchboard.handlers.context import Deps
+from switchboard.handlers.deferred import Work
+from switchboard.store.manifest import AgencyManifest
 
 log = logging.getLogger(__name__)
 

@@ -14,16 +14,16 @@ from rich.console import Console
 from slack_bolt.error import BoltError
 from slack_sdk.errors import SlackApiError
 
-from agents.pacing import evaluate
-from bot.agent_runs import RUNNABLE, run_agents
-from bot.console_views import alerts_table, audit_table, pacing_table
-from bot.runtime import Runtime
-from bot.settings import SettingsError
-from store import alerts as store_alerts
-from store import audit as store_audit
-from store.csv_import import ImportFailed, import_dir
-from store.engine import reading, upgrade
-from store.manifest import ManifestError
+from switchboard.agents.pacing import evaluate
+from switchboard.bot.agent_runs import RUNNABLE, run_agents
+from switchboard.bot.console_views import alerts_table, audit_table, pacing_table
+from switchboard.bot.runtime import Runtime
+from switchboard.bot.settings import SettingsError
+from switchboard.store import alerts as store_alerts
+from switchboard.store import audit as store_audit
+from switchboard.store.csv_import import ImportFailed, import_dir
+from switchboard.store.engine import reading, upgrade
+from switchboard.store.manifest import ManifestError
 
 app = typer.Typer(
     help="Switchboard: the Slack-native operations layer for agencies that run AI agents.",
@@ -194,8 +194,8 @@ def run(
     ] = None,
 ) -> None:
     """Run the Slack app (HTTP, or Socket Mode when SLACK_APP_TOKEN is set) and its worker."""
-    from bot.server import DEFAULT_THREADS, serve
-    from bot.worker import WorkerProcess, WorkerSpec
+    from switchboard.bot.server import DEFAULT_THREADS, serve
+    from switchboard.bot.worker import WorkerProcess, WorkerSpec
 
     rt = runtime(ctx)
     try:
@@ -238,7 +238,7 @@ def demo(
     as_of: DateOption = None,
 ) -> None:
     """Build a sample agency in a fresh SQLite database and show what Switchboard does."""
-    from bot.demo import run_demo
+    from switchboard.bot.demo import run_demo
 
     day = None
     if as_of is not None:

@@ -9,9 +9,9 @@ from zoneinfo import ZoneInfo
 
 from rich.table import Table
 
-from agents.pacing import AccountPace, PaceStatus, PacingReport
-from store.alerts import Alert, AlertState
-from store.audit import AuditEvent
+from switchboard.agents.pacing import AccountPace, PaceStatus, PacingReport
+from switchboard.store.alerts import Alert, AlertState
+from switchboard.store.audit import AuditEvent
 
 _STATUS_STYLE = {
     PaceStatus.OVER: "bold red",

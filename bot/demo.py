@@ -17,23 +17,23 @@ from slack_bolt import Respond
 from slack_sdk import WebClient
 from slack_sdk.web import SlackResponse
 
-from agents.pacing import evaluate
-from bot.agent_runs import run_agents
-from bot.app import create_app
-from bot.console_views import alerts_table, audit_table, pacing_table
-from bot.interactions import Worker
-from bot.outbox import Outbox, OutboxPolicy
-from bot.runtime import Runtime
-from bot.sample_agency import SCENARIOS, write_sample
-from bot.settings import REPO_MANIFESTS, Settings
-from handlers.deferred import action_kind
-from handlers.owners import reassign_domain
-from handlers.refs import ActionId, AlertRef
-from store import alerts, audit
-from store.csv_import import import_dir
-from store.engine import reading
+from switchboard.agents.pacing import evaluate
+from switchboard.bot.agent_runs import run_agents
+from switchboard.bot.app import create_app
+from switchboard.bot.console_views import alerts_table, audit_table, pacing_table
+from switchboard.bot.interactions import Worker
+from switchboard.bot.outbox import Outbox, OutboxPolicy
+from switchboard.bot.runtime import Runtime
+from switchboard.bot.sample_agency import SCENARIOS, write_sample
+from switchboard.bot.settings import BUNDLED_MANIFESTS, Settings
+from switchboard.handlers.deferred import action_kind
+from switchboard.handlers.owners import reassign_domain
+from switchboard.handlers.refs import ActionId, AlertRef
+from switchboard.store import alerts, audit
+from switchboard.store.csv_import import import_dir
+from switchboard.store.engine import reading
 
-EXAMPLE_MANIFEST = REPO_MANIFESTS / "agency.example.yaml"
+EXAMPLE_MANIFEST = BUNDLED_MANIFESTS / "agency.example.yaml"
 
 
 def run_demo(console: Console, *, directory: Path | None, as_of: date | None) -> None:

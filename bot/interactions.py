@@ -18,10 +18,10 @@ from typing import Any, Protocol
 from slack_bolt import Respond
 from sqlalchemy import Engine
 
-from handlers.deferred import Request, Work
-from store import interactions
-from store.engine import transaction
-from store.interactions import Claimed
+from switchboard.handlers.deferred import Request, Work
+from switchboard.store import interactions
+from switchboard.store.engine import transaction
+from switchboard.store.interactions import Claimed
 
 log = logging.getLogger(__name__)
 SORRY = "Sorry, that could not be completed; it is logged as interaction #{id}."

@@ -25,9 +25,9 @@ from slack_sdk.http_retry.builtin_interval_calculators import BackoffRetryInterv
 from sqlalchemy import Engine, and_, func, or_, select, update
 from sqlalchemy.orm import aliased
 
-from store import audit
-from store.engine import transaction
-from store.outbox import OutboxKind, OutboxMessage, OutboxState, by_key, enqueue
+from switchboard.store import audit
+from switchboard.store.engine import transaction
+from switchboard.store.outbox import OutboxKind, OutboxMessage, OutboxState, by_key, enqueue
 
 log = logging.getLogger(__name__)
 

@@ -11,13 +11,13 @@ from typing import TYPE_CHECKING, Any
 
 from sqlalchemy import Engine
 
-from bot.settings import Settings, load_settings
-from store import ownership
-from store.engine import open_interactions, open_store, transaction
-from store.manifest import AgencyManifest, load_manifest
+from switchboard.bot.settings import Settings, load_settings
+from switchboard.store import ownership
+from switchboard.store.engine import open_interactions, open_store, transaction
+from switchboard.store.manifest import AgencyManifest, load_manifest
 
 if TYPE_CHECKING:
-    from bot.app import SlackApp
+    from switchboard.bot.app import SlackApp
 
 
 def utc_now() -> datetime:
@@ -55,7 +55,9 @@ class Runtime:
 
     def slack_app(self, **options: Any) -> SlackApp:
         """The Slack app on this runtime's store and manifest (`options`: see create_app)."""
-        from bot.app import create_app  # Bolt and the views, only for commands that need them
+        from switchboard.bot.app import (
+            create_app,  # Bolt and the views, only for commands that need them
+        )
 
         return create_app(
             self.settings,

@@ -11,9 +11,9 @@ from apscheduler.schedulers.background import BackgroundScheduler
 from apscheduler.triggers.cron import CronTrigger
 from sqlalchemy import Engine
 
-from bot.agent_runs import RUNNABLE, run_agents
-from bot.outbox import Outbox
-from store.manifest import AgencyManifest
+from switchboard.bot.agent_runs import RUNNABLE, run_agents
+from switchboard.bot.outbox import Outbox
+from switchboard.store.manifest import AgencyManifest
 
 log = logging.getLogger(__name__)
 DEFAULT_AGENT_SCHEDULE = "0 * * * *"  # hourly; runs are idempotent per date

@@ -17,8 +17,8 @@ from slack_bolt.adapter.wsgi import SlackRequestHandler
 from sqlalchemy import Engine, text
 from waitress.server import create_server
 
-from bot.app import SlackApp
-from bot.worker import WorkerHealth, WorkerProcess
+from switchboard.bot.app import SlackApp
+from switchboard.bot.worker import WorkerHealth, WorkerProcess
 
 log = logging.getLogger(__name__)
 EVENTS_PATH = "/slack/events"

@@ -2,13 +2,15 @@
 
 from __future__ import annotations
 
+from importlib.resources import files
 from pathlib import Path
 from typing import Literal
 
 from pydantic import SecretStr, ValidationError
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
-REPO_MANIFESTS = Path(__file__).resolve().parent.parent / "manifests"
+# The manifests shipped with the package (the repository's manifests/ in an editable install).
+BUNDLED_MANIFESTS = Path(str(files("switchboard.manifests")))
 
 
 class SettingsError(Exception):
@@ -39,7 +41,7 @@ class Settings(BaseSettings):
         """The manifest; the default one is found beside the code when run from elsewhere."""
         if self.switchboard_manifest.exists() or self.switchboard_manifest.is_absolute():
             return self.switchboard_manifest
-        bundled = REPO_MANIFESTS / self.switchboard_manifest.name
+        bundled = BUNDLED_MANIFESTS / self.switchboard_manifest.name
         return (
             bundled
             if self.switchboard_manifest.parent == Path("manifests") and bundled.exists()

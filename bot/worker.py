@@ -21,9 +21,9 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from bot.interactions import Stop, Wake, Worker
-from bot.runtime import Runtime
-from bot.scheduler import Scheduler
+from switchboard.bot.interactions import Stop, Wake, Worker
+from switchboard.bot.runtime import Runtime
+from switchboard.bot.scheduler import Scheduler
 
 log = logging.getLogger(__name__)
 NICENESS = 10  # below the web process: acknowledgements first, work after

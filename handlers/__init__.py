@@ -2,9 +2,9 @@
 
 from slack_bolt import App
 
-from handlers import alerts, ops, owners
-from handlers.context import Deps
-from handlers.deferred import Deferred, Work
+from switchboard.handlers import alerts, ops, owners
+from switchboard.handlers.context import Deps
+from switchboard.handlers.deferred import Deferred, Work
 
 
 def register_all(app: App, deps: Deps) -> dict[str, Work]:

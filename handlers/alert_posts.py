@@ -11,12 +11,12 @@ from datetime import datetime
 
 from sqlmodel import Session, select
 
-from agents.pacing_alerts import AlertChange, ChangeKind
-from handlers.context import AlertLabel, Views
-from store.alerts import Alert
-from store.manifest import AgencyManifest
-from store.outbox import OutboxKind, enqueue, exists
-from store.source_data import AdAccount, Client
+from switchboard.agents.pacing_alerts import AlertChange, ChangeKind
+from switchboard.handlers.context import AlertLabel, Views
+from switchboard.store.alerts import Alert
+from switchboard.store.manifest import AgencyManifest
+from switchboard.store.outbox import OutboxKind, enqueue, exists
+from switchboard.store.source_data import AdAccount, Client
 
 
 def post_key(alert_id: int) -> str:

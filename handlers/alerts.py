@@ -8,11 +8,11 @@ from typing import Any
 from slack_bolt import Ack, App, Respond
 from slack_sdk import WebClient
 
-from handlers import ops
-from handlers.alert_posts import refresh
-from handlers.context import Deps
-from handlers.deferred import Deferred, Request
-from handlers.interaction import (
+from switchboard.handlers import ops
+from switchboard.handlers.alert_posts import refresh
+from switchboard.handlers.context import Deps
+from switchboard.handlers.deferred import Deferred, Request
+from switchboard.handlers.interaction import (
     ack_now,
     clicked,
     open_picker,
@@ -20,12 +20,12 @@ from handlers.interaction import (
     refuse_in_modal,
     tell,
 )
-from handlers.permissions import ACK_ALERT, REASSIGN_ALERT, check
-from handlers.refs import ActionId, AlertRef, CallbackId
-from store import alerts
-from store.alerts import Alert, AlertState
-from store.engine import reading, transaction
-from store.ownership import DomainOwner
+from switchboard.handlers.permissions import ACK_ALERT, REASSIGN_ALERT, check
+from switchboard.handlers.refs import ActionId, AlertRef, CallbackId
+from switchboard.store import alerts
+from switchboard.store.alerts import Alert, AlertState
+from switchboard.store.engine import reading, transaction
+from switchboard.store.ownership import DomainOwner
 
 
 @dataclass(frozen=True)

@@ -16,10 +16,10 @@ from slack_sdk.models.blocks import Block
 from slack_sdk.models.views import View
 from sqlalchemy import Engine
 
-from store.alerts import Alert
-from store.audit import AuditEvent
-from store.manifest import AgencyManifest
-from store.ownership import DomainOwner
+from switchboard.store.alerts import Alert
+from switchboard.store.audit import AuditEvent
+from switchboard.store.manifest import AgencyManifest
+from switchboard.store.ownership import DomainOwner
 
 
 @dataclass(frozen=True)

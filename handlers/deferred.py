@@ -16,7 +16,7 @@ from typing import Any
 
 from slack_bolt import Ack, App, Respond
 
-from handlers.context import Deps
+from switchboard.handlers.context import Deps
 
 
 @dataclass(frozen=True)

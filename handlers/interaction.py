@@ -7,8 +7,8 @@ from typing import Any, TypeVar
 from slack_bolt import Ack, Respond
 from slack_sdk import WebClient
 
-from handlers.context import Views
-from handlers.refs import ASSIGNEE_ACTION, ASSIGNEE_BLOCK, BadReference, _Ref
+from switchboard.handlers.context import Views
+from switchboard.handlers.refs import ASSIGNEE_ACTION, ASSIGNEE_BLOCK, BadReference, _Ref
 
 R = TypeVar("R", bound=_Ref)
 NOT_OURS = "That button is not one of ours."

@@ -9,13 +9,13 @@ from typing import Any
 
 from slack_bolt import Ack, App, Respond
 
-from handlers import owners
-from handlers.alert_posts import label
-from handlers.context import Deps, Message
-from handlers.deferred import Deferred, Request
-from store import alerts, audit, ownership
-from store.alerts import AlertState
-from store.engine import reading
+from switchboard.handlers import owners
+from switchboard.handlers.alert_posts import label
+from switchboard.handlers.context import Deps, Message
+from switchboard.handlers.deferred import Deferred, Request
+from switchboard.store import alerts, audit, ownership
+from switchboard.store.alerts import AlertState
+from switchboard.store.engine import reading
 
 # Slack escapes mentions in command text as <@U123|name> (should_escape) or <@U123>.
 _MENTION = re.compile(r"^<@([UW][A-Z0-9]+)(?:\|[^>]*)?>$")

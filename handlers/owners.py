@@ -9,9 +9,9 @@ from typing import Any
 from slack_bolt import Ack, App, Respond
 from slack_sdk import WebClient
 
-from handlers.context import Deps
-from handlers.deferred import Deferred
-from handlers.interaction import (
+from switchboard.handlers.context import Deps
+from switchboard.handlers.deferred import Deferred
+from switchboard.handlers.interaction import (
     ack_now,
     clicked,
     open_picker,
@@ -19,11 +19,11 @@ from handlers.interaction import (
     refuse_in_modal,
     tell,
 )
-from handlers.permissions import REASSIGN_OWNER, check
-from handlers.refs import ActionId, CallbackId, DomainRef
-from store import ownership
-from store.engine import reading, transaction
-from store.ownership import DomainOwner
+from switchboard.handlers.permissions import REASSIGN_OWNER, check
+from switchboard.handlers.refs import ActionId, CallbackId, DomainRef
+from switchboard.store import ownership
+from switchboard.store.engine import reading, transaction
+from switchboard.store.ownership import DomainOwner
 
 
 @dataclass(frozen=True)

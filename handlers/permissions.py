@@ -10,7 +10,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from enum import StrEnum
 
-from store.manifest import AgencyManifest, Role
+from switchboard.store.manifest import AgencyManifest, Role
 
 
 class Relation(StrEnum):

@@ -7,7 +7,7 @@ from enum import StrEnum
 
 from sqlmodel import Field, SQLModel
 
-from store.types import UTCDateTime, enum_type
+from switchboard.store.types import UTCDateTime, enum_type
 
 
 class Autonomy(StrEnum):

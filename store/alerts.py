@@ -14,9 +14,9 @@ from enum import StrEnum
 from sqlalchemy import Index, text
 from sqlmodel import Field, Session, SQLModel, col, select
 
-from store import audit
-from store.transitions import compare_and_set
-from store.types import ExactDecimal, UTCDateTime, enum_type
+from switchboard.store import audit
+from switchboard.store.transitions import compare_and_set
+from switchboard.store.types import ExactDecimal, UTCDateTime, enum_type
 
 
 class AlertDirection(StrEnum):

@@ -8,7 +8,7 @@ from typing import Any
 from sqlalchemy import JSON, Column
 from sqlmodel import Field, Session, SQLModel, col, select
 
-from store.types import UTCDateTime
+from switchboard.store.types import UTCDateTime
 
 
 class AuditEvent(SQLModel, table=True):

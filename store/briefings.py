@@ -7,7 +7,7 @@ from datetime import date, datetime
 from sqlalchemy import UniqueConstraint
 from sqlmodel import Field, SQLModel
 
-from store.types import UTCDateTime
+from switchboard.store.types import UTCDateTime
 
 
 class BriefingRun(SQLModel, table=True):

@@ -21,7 +21,7 @@ from sqlalchemy import Engine, select
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlmodel import Session, SQLModel
 
-from store.csv_rows import (
+from switchboard.store.csv_rows import (
     AdAccountRow,
     BudgetRow,
     ClientRow,
@@ -30,8 +30,8 @@ from store.csv_rows import (
     ProjectRow,
     SpendRow,
 )
-from store.engine import transaction
-from store.source_data import (
+from switchboard.store.engine import transaction
+from switchboard.store.source_data import (
     AdAccount,
     Budget,
     Client,

@@ -14,7 +14,7 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 from pydantic import AfterValidator, BaseModel, BeforeValidator, ConfigDict, Field, ValidationInfo
 from pydantic import field_validator as column_check
 
-from store.source_data import ClientStatus, Platform, ProjectStatus
+from switchboard.store.source_data import ClientStatus, Platform, ProjectStatus
 
 MAX_MONEY = Decimal("999999999999.99")
 # [0-9], not \d: \d also matches other scripts' digits (Arabic-Indic, full-width, ...).

@@ -9,7 +9,7 @@ from typing import Any
 from sqlalchemy import JSON, Column
 from sqlmodel import Field, SQLModel
 
-from store.types import UTCDateTime, enum_type
+from switchboard.store.types import UTCDateTime, enum_type
 
 
 class EscalationStatus(StrEnum):

@@ -34,8 +34,8 @@ from sqlalchemy import (
 )
 from sqlmodel import Field, Session, SQLModel
 
-from store.engine import single_statement
-from store.types import UTCDateTime, enum_type
+from switchboard.store.engine import single_statement
+from switchboard.store.types import UTCDateTime, enum_type
 
 # Interaction payloads carry Slack's deprecated verification token; it is a secret and is
 # not needed once the signature has been checked, so it is never stored.

@@ -24,7 +24,7 @@ from pydantic import (
     field_validator,
 )
 
-from store.agent_state import Autonomy
+from switchboard.store.agent_state import Autonomy
 
 SLACK_USER_ID = r"^[UW][A-Z0-9]{2,}$"
 SLACK_CHANNEL_ID = r"^[CGD][A-Z0-9]{2,}$"

@@ -13,7 +13,7 @@ from sqlalchemy import JSON, Column, Index, Text
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlmodel import Field, Session, SQLModel, select
 
-from store.types import UTCDateTime, enum_type
+from switchboard.store.types import UTCDateTime, enum_type
 
 
 class OutboxKind(StrEnum):

@@ -9,9 +9,9 @@ from datetime import datetime
 
 from sqlmodel import Field, Session, SQLModel, col, select
 
-from store import audit
-from store.transitions import compare_and_set
-from store.types import UTCDateTime
+from switchboard.store import audit
+from switchboard.store.transitions import compare_and_set
+from switchboard.store.types import UTCDateTime
 
 
 class DomainOwner(SQLModel, table=True):

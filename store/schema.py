@@ -2,16 +2,16 @@
 
 from sqlmodel import SQLModel
 
-from store.agent_state import AgentState
-from store.alerts import Alert
-from store.audit import AuditEvent
-from store.briefings import BriefingRun
-from store.drafts import Approval, Draft
-from store.escalations import Escalation
-from store.interactions import Interaction
-from store.outbox import OutboxMessage
-from store.ownership import DomainOwner
-from store.source_data import (
+from switchboard.store.agent_state import AgentState
+from switchboard.store.alerts import Alert
+from switchboard.store.audit import AuditEvent
+from switchboard.store.briefings import BriefingRun
+from switchboard.store.drafts import Approval, Draft
+from switchboard.store.escalations import Escalation
+from switchboard.store.interactions import Interaction
+from switchboard.store.outbox import OutboxMessage
+from switchboard.store.ownership import DomainOwner
+from switchboard.store.source_data import (
     AdAccount,
     Budget,
     Client,

@@ -9,7 +9,7 @@ from enum import StrEnum
 from sqlalchemy import Column, Index, String, Text
 from sqlmodel import Field, SQLModel
 
-from store.types import Money, UTCDateTime, enum_type
+from switchboard.store.types import Money, UTCDateTime, enum_type
 
 
 class ClientStatus(StrEnum):

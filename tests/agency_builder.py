@@ -11,8 +11,8 @@ from zoneinfo import ZoneInfo
 
 from sqlalchemy import Engine
 
-from store.csv_import import import_files
-from store.engine import transaction
+from switchboard.store.csv_import import import_files
+from switchboard.store.engine import transaction
 
 HEADERS = {
     "clients.csv": ["client_id", "name", "status"],

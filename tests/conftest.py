@@ -16,8 +16,8 @@ from pathlib import Path
 import pytest
 from sqlalchemy import Engine, create_engine, text
 
-from store.engine import normalize_url, open_store
-from store.manifest import AgencyManifest, load_manifest
+from switchboard.store.engine import normalize_url, open_store
+from switchboard.store.manifest import AgencyManifest, load_manifest
 
 REPO = Path(__file__).resolve().parent.parent
 EXAMPLE_MANIFEST = REPO / "manifests" / "agency.example.yaml"

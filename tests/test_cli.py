@@ -17,13 +17,13 @@ import yaml
 from sqlalchemy import Engine, func, inspect, select
 from typer.testing import CliRunner, Result
 
-from bot.cli import app
-from bot.sample_agency import ACCOUNTS as SAMPLE_ACCOUNTS
-from bot.sample_agency import CLIENTS as SAMPLE_CLIENTS
-from bot.sample_agency import write_sample
-from store.csv_import import import_dir
-from store.engine import create, reading
-from store.source_data import Client, InboundEmail, SpendDay
+from switchboard.bot.cli import app
+from switchboard.bot.sample_agency import ACCOUNTS as SAMPLE_ACCOUNTS
+from switchboard.bot.sample_agency import CLIENTS as SAMPLE_CLIENTS
+from switchboard.bot.sample_agency import write_sample
+from switchboard.store.csv_import import import_dir
+from switchboard.store.engine import create, reading
+from switchboard.store.source_data import Client, InboundEmail, SpendDay
 from tests.conftest import EXAMPLE_MANIFEST, sqlite_store
 from tests.test_import import VALID, VALID_COUNTS, write_dir
 from tests.test_settings import VARIABLES

@@ -12,10 +12,10 @@ from zoneinfo import ZoneInfo
 import pytest
 from sqlalchemy import Engine, select
 
-from store.csv_import import FILE_NAMES, ImportFailed, import_dir, import_files
-from store.engine import create, reading, transaction
-from store.schema import metadata
-from store.source_data import (
+from switchboard.store.csv_import import FILE_NAMES, ImportFailed, import_dir, import_files
+from switchboard.store.engine import create, reading, transaction
+from switchboard.store.schema import metadata
+from switchboard.store.source_data import (
     AdAccount,
     Budget,
     Client,

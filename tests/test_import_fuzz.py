@@ -14,9 +14,9 @@ from hypothesis import strategies as st
 from sqlalchemy import Engine, select
 from sqlmodel import Session
 
-from store.csv_import import FILE_NAMES, FILES, ImportFailed, import_files
-from store.engine import transaction
-from store.schema import metadata
+from switchboard.store.csv_import import FILE_NAMES, FILES, ImportFailed, import_files
+from switchboard.store.engine import transaction
+from switchboard.store.schema import metadata
 from tests.conftest import sqlite_store
 from tests.test_import import ACCOUNTS, CLIENTS, NEW_YORK, run
 

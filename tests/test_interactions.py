@@ -14,11 +14,17 @@ from slack_bolt import Respond
 from sqlalchemy import Engine, inspect, select
 from sqlmodel import SQLModel
 
-from bot.interactions import SORRY, Recorder, RecordFailed, Worker, WorkerPolicy
-from handlers.deferred import Request
-from store import interactions
-from store.engine import interactions_url, open_interactions, open_store, reading, transaction
-from store.interactions import Claimed, Interaction, InteractionState
+from switchboard.bot.interactions import SORRY, Recorder, RecordFailed, Worker, WorkerPolicy
+from switchboard.handlers.deferred import Request
+from switchboard.store import interactions
+from switchboard.store.engine import (
+    interactions_url,
+    open_interactions,
+    open_store,
+    reading,
+    transaction,
+)
+from switchboard.store.interactions import Claimed, Interaction, InteractionState
 from tests.conftest import FakeClock
 from tests.fake_slack import FakeSlack
 

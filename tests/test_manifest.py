@@ -14,8 +14,8 @@ import yaml
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from store.agent_state import Autonomy
-from store.manifest import (
+from switchboard.store.agent_state import Autonomy
+from switchboard.store.manifest import (
     AgencyManifest,
     ManifestError,
     Role,

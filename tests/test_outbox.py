@@ -20,12 +20,12 @@ from slack_sdk import WebClient
 from sqlalchemy import Engine, func
 from sqlmodel import select
 
-from bot.app import outbox_client
-from bot.outbox import Outbox, OutboxPolicy
-from bot.settings import Settings
-from store.audit import AuditEvent
-from store.engine import transaction
-from store.outbox import OutboxKind, OutboxMessage, OutboxState, enqueue
+from switchboard.bot.app import outbox_client
+from switchboard.bot.outbox import Outbox, OutboxPolicy
+from switchboard.bot.settings import Settings
+from switchboard.store.audit import AuditEvent
+from switchboard.store.engine import transaction
+from switchboard.store.outbox import OutboxKind, OutboxMessage, OutboxState, enqueue
 from tests.conftest import FakeClock
 from tests.fake_slack import Call, FakeSlack
 

@@ -8,10 +8,10 @@ from decimal import Decimal
 import pytest
 from sqlalchemy import Engine
 
-from agents.pacing import PaceStatus, PacingReport, evaluate
-from agents.portfolio import modified_z_scores
-from store.engine import reading
-from store.manifest import Pacing
+from switchboard.agents.pacing import PaceStatus, PacingReport, evaluate
+from switchboard.agents.portfolio import modified_z_scores
+from switchboard.store.engine import reading
+from switchboard.store.manifest import Pacing
 from tests.agency_builder import AgencyBuilder
 
 MARCH_16 = date(2026, 3, 16)  # data through 2026-03-15: d = 15 of D = 31

@@ -9,15 +9,15 @@ import pytest
 from sqlalchemy import Engine, func, select
 from sqlalchemy.exc import IntegrityError
 
-from agents.pacing import AccountPace, PaceStatus, PacingReport, Suppression
-from agents.pacing_alerts import ChangeKind, record_findings
-from agents.portfolio import portfolio_cpl
-from bot.agent_runs import run_pacing
-from store import alerts
-from store.alerts import Alert, AlertDirection, AlertState
-from store.audit import AuditEvent
-from store.engine import reading, transaction
-from store.manifest import AgencyManifest, Pacing
+from switchboard.agents.pacing import AccountPace, PaceStatus, PacingReport, Suppression
+from switchboard.agents.pacing_alerts import ChangeKind, record_findings
+from switchboard.agents.portfolio import portfolio_cpl
+from switchboard.bot.agent_runs import run_pacing
+from switchboard.store import alerts
+from switchboard.store.alerts import Alert, AlertDirection, AlertState
+from switchboard.store.audit import AuditEvent
+from switchboard.store.engine import reading, transaction
+from switchboard.store.manifest import AgencyManifest, Pacing
 from tests.agency_builder import AgencyBuilder
 
 NOW = datetime(2026, 3, 16, 12, tzinfo=UTC)
@@ -212,7 +212,7 @@ def test_lifecycle_changes_are_audited(engine: Engine) -> None:
 
 def test_agents_run_from_data_to_alert(engine: Engine, manifest: AgencyManifest) -> None:
     """End to end through the store: import, evaluate, record, twice."""
-    from store import ownership
+    from switchboard.store import ownership
 
     with transaction(engine) as session:
         ownership.seed(session, {"ad_performance": ("pacing", "U0AM")}, now=NOW)

@@ -53,7 +53,16 @@ def start_run(tmp_path: Path, fake: FakeSlack, port: int) -> subprocess.Popen[st
     }
     env.pop("SLACK_APP_TOKEN", None)
     return subprocess.Popen(
-        [sys.executable, "-m", "bot", "run", "--host", "127.0.0.1", "--port", str(port)],
+        [
+            sys.executable,
+            "-m",
+            "switchboard.bot",
+            "run",
+            "--host",
+            "127.0.0.1",
+            "--port",
+            str(port),
+        ],
         env=env,
         stderr=subprocess.PIPE,
         stdout=subprocess.DEVNULL,

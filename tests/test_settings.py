@@ -7,7 +7,7 @@ from pathlib import Path
 import pytest
 from pydantic import SecretStr
 
-from bot.settings import REPO_MANIFESTS, Settings, SettingsError, load_settings
+from switchboard.bot.settings import BUNDLED_MANIFESTS, Settings, SettingsError, load_settings
 
 VARIABLES = [
     "DATABASE_URL",
@@ -67,7 +67,7 @@ def test_defaults() -> None:
 
 
 def test_the_default_manifest_is_found_beside_the_code_from_any_directory() -> None:
-    assert load_settings().manifest_path == REPO_MANIFESTS / "agency.example.yaml"
+    assert load_settings().manifest_path == BUNDLED_MANIFESTS / "agency.example.yaml"
     assert load_settings().manifest_path.is_file()
 
 

@@ -16,20 +16,20 @@ import pytest
 from pydantic import SecretStr
 from sqlalchemy import Engine, func, select
 
-from bot.agent_runs import run_pacing
-from bot.app import SlackApp, create_app
-from bot.interactions import Worker
-from bot.server import http_server, socket_mode_handler, stop_http
-from bot.settings import Settings
-from handlers.owners import reassign_domain
-from handlers.refs import AlertRef, DomainRef
-from store import ownership
-from store.alerts import Alert, AlertState
-from store.audit import AuditEvent
-from store.engine import open_interactions, reading, transaction
-from store.interactions import Interaction, InteractionState
-from store.manifest import AgencyManifest
-from store.ownership import DomainOwner
+from switchboard.bot.agent_runs import run_pacing
+from switchboard.bot.app import SlackApp, create_app
+from switchboard.bot.interactions import Worker
+from switchboard.bot.server import http_server, socket_mode_handler, stop_http
+from switchboard.bot.settings import Settings
+from switchboard.handlers.owners import reassign_domain
+from switchboard.handlers.refs import AlertRef, DomainRef
+from switchboard.store import ownership
+from switchboard.store.alerts import Alert, AlertState
+from switchboard.store.audit import AuditEvent
+from switchboard.store.engine import open_interactions, reading, transaction
+from switchboard.store.interactions import Interaction, InteractionState
+from switchboard.store.manifest import AgencyManifest
+from switchboard.store.ownership import DomainOwner
 from tests.agency_builder import AgencyBuilder
 from tests.conftest import FakeClock, sqlite_store
 from tests.fake_slack import Call, FakeSlack

@@ -12,10 +12,10 @@ import pytest
 from sqlalchemy import Engine, func, select, text
 from sqlalchemy.exc import StatementError
 
-from store.alerts import Alert, AlertDirection, AlertState
-from store.engine import reading, transaction
-from store.ownership import DomainOwner
-from store.source_data import (
+from switchboard.store.alerts import Alert, AlertDirection, AlertState
+from switchboard.store.engine import reading, transaction
+from switchboard.store.ownership import DomainOwner
+from switchboard.store.source_data import (
     AdAccount,
     Budget,
     Client,
@@ -24,8 +24,8 @@ from store.source_data import (
     Platform,
     SpendDay,
 )
-from store.transitions import compare_and_set
-from store.types import ExactDecimal
+from switchboard.store.transitions import compare_and_set
+from switchboard.store.types import ExactDecimal
 
 NOW = datetime(2026, 3, 16, 13, 0, tzinfo=UTC)
 THREADS = 10

@@ -20,14 +20,13 @@ import pytest
 from slack_sdk.models.blocks import ActionsBlock, Block, DividerBlock
 from slack_sdk.models.views import View
 
-import bot.views
-from bot import views
-from handlers.context import AlertLabel, Message
-from handlers.refs import ActionId, AlertRef, CallbackId, DomainRef
-from store.alerts import Alert, AlertDirection, AlertState
-from store.audit import AuditEvent
-from store.manifest import AgencyManifest, Domain
-from store.ownership import DomainOwner
+from switchboard.bot import views
+from switchboard.handlers.context import AlertLabel, Message
+from switchboard.handlers.refs import ActionId, AlertRef, CallbackId, DomainRef
+from switchboard.store.alerts import Alert, AlertDirection, AlertState
+from switchboard.store.audit import AuditEvent
+from switchboard.store.manifest import AgencyManifest, Domain
+from switchboard.store.ownership import DomainOwner
 
 TZ = ZoneInfo("America/New_York")
 # 13:07 UTC on 16 March 2026 is 09:07 in New York (daylight saving time began on 8 March).
@@ -200,7 +199,7 @@ def more_count(blocks: Sequence[dict[str, Any]]) -> int | None:
 
 
 def test_the_views_module_exports_exactly_the_views_under_test() -> None:
-    assert set(bot.views.__all__) == ALL_VIEWS
+    assert set(views.__all__) == ALL_VIEWS
     for name in ALL_VIEWS:
         assert callable(getattr(views, name))
 

@@ -6,7 +6,13 @@ import multiprocessing
 import threading
 from typing import Any
 
-from bot.worker import UNHEALTHY_AFTER, Doorbell, WorkerHealth, WorkerProcess, WorkerSpec
+from switchboard.bot.worker import (
+    UNHEALTHY_AFTER,
+    Doorbell,
+    WorkerHealth,
+    WorkerProcess,
+    WorkerSpec,
+)
 
 
 def _listen(doorbell: Doorbell, listening: Any) -> None:

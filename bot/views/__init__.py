@@ -1,8 +1,8 @@
 """Block Kit views: pure functions from domain objects to `slack_sdk.models` objects."""
 
-from bot.views.alerts import alert_list, alert_message, alert_worse
-from bot.views.modals import notice_modal, reassign_modal
-from bot.views.ops import audit_list, help, owners
+from switchboard.bot.views.alerts import alert_list, alert_message, alert_worse
+from switchboard.bot.views.modals import notice_modal, reassign_modal
+from switchboard.bot.views.ops import audit_list, help, owners
 
 __all__ = [
     "alert_list",

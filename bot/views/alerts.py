@@ -8,10 +8,10 @@ from zoneinfo import ZoneInfo
 
 from slack_sdk.models.blocks import ActionsBlock, Block, ButtonElement, DividerBlock
 
-from bot.views.limits import context, fit, section
-from handlers.context import AlertLabel, Message
-from handlers.refs import ActionId, AlertRef
-from store.alerts import Alert, AlertDirection, AlertState
+from switchboard.bot.views.limits import context, fit, section
+from switchboard.handlers.context import AlertLabel, Message
+from switchboard.handlers.refs import ActionId, AlertRef
+from switchboard.store.alerts import Alert, AlertDirection, AlertState
 
 _HEADLINE = {
     AlertDirection.OVER: ":large_red_square: Over-pacing",

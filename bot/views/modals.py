@@ -5,8 +5,8 @@ from __future__ import annotations
 from slack_sdk.models.blocks import InputBlock, PlainTextObject, UserSelectElement
 from slack_sdk.models.views import View
 
-from bot.views.limits import section
-from handlers.refs import ASSIGNEE_ACTION, ASSIGNEE_BLOCK
+from switchboard.bot.views.limits import section
+from switchboard.handlers.refs import ASSIGNEE_ACTION, ASSIGNEE_BLOCK
 
 
 def reassign_modal(

@@ -7,12 +7,12 @@ from zoneinfo import ZoneInfo
 
 from slack_sdk.models.blocks import ButtonElement, SectionBlock
 
-from bot.views.limits import clip, context, fit, section
-from handlers.context import Message
-from handlers.refs import ActionId, DomainRef
-from store.audit import AuditEvent
-from store.manifest import AgencyManifest
-from store.ownership import DomainOwner
+from switchboard.bot.views.limits import clip, context, fit, section
+from switchboard.handlers.context import Message
+from switchboard.handlers.refs import ActionId, DomainRef
+from switchboard.store.audit import AuditEvent
+from switchboard.store.manifest import AgencyManifest
+from switchboard.store.ownership import DomainOwner
 
 USAGE = "\n".join(
     [

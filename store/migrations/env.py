@@ -2,7 +2,7 @@
 
 from alembic import context
 
-from store.schema import metadata
+from switchboard.store.schema import metadata
 
 engine = context.config.attributes["engine"]
 

@@ -11,7 +11,7 @@ import sqlalchemy as sa
 import sqlmodel
 from alembic import op
 
-import store.types
+import switchboard.store.types
 
 revision: str = '0001'
 down_revision: str | None = None
@@ -25,8 +25,8 @@ def upgrade() -> None:
     sa.Column('name', sqlmodel.sql.sqltypes.AutoString(length=64), nullable=False),
     sa.Column('autonomy', sa.Enum('shadow', 'supervised', 'autonomous', 'paused', name='autonomy', native_enum=False, length=18), nullable=False),
     sa.Column('shadow_since', sa.Date(), nullable=True),
-    sa.Column('promoted_at', store.types.UTCDateTime(timezone=True), nullable=True),
-    sa.Column('updated_at', store.types.UTCDateTime(timezone=True), nullable=False),
+    sa.Column('promoted_at', switchboard.store.types.UTCDateTime(timezone=True), nullable=True),
+    sa.Column('updated_at', switchboard.store.types.UTCDateTime(timezone=True), nullable=False),
     sa.Column('updated_by', sqlmodel.sql.sqltypes.AutoString(length=64), nullable=False),
     sa.PrimaryKeyConstraint('name')
     )
@@ -38,19 +38,19 @@ def upgrade() -> None:
     sa.Column('month', sqlmodel.sql.sqltypes.AutoString(length=7), nullable=False),
     sa.Column('direction', sa.Enum('over', 'under', 'dark', name='alertdirection', native_enum=False, length=13), nullable=False),
     sa.Column('state', sa.Enum('suppressed', 'open', 'acknowledged', 'resolved', name='alertstate', native_enum=False, length=20), nullable=False),
-    sa.Column('deviation_pct', store.types.ExactDecimal(9, 1), nullable=True),
-    sa.Column('notified_deviation_pct', store.types.ExactDecimal(9, 1), nullable=True),
+    sa.Column('deviation_pct', switchboard.store.types.ExactDecimal(9, 1), nullable=True),
+    sa.Column('notified_deviation_pct', switchboard.store.types.ExactDecimal(9, 1), nullable=True),
     sa.Column('notifications', sa.Integer(), nullable=False),
     sa.Column('suppressed_code', sqlmodel.sql.sqltypes.AutoString(length=32), nullable=True),
     sa.Column('suppressed_detail', sqlmodel.sql.sqltypes.AutoString(length=500), nullable=True),
     sa.Column('assignee', sqlmodel.sql.sqltypes.AutoString(length=32), nullable=True),
     sa.Column('first_seen_on', sa.Date(), nullable=False),
     sa.Column('last_seen_on', sa.Date(), nullable=False),
-    sa.Column('opened_at', store.types.UTCDateTime(timezone=True), nullable=False),
-    sa.Column('updated_at', store.types.UTCDateTime(timezone=True), nullable=False),
+    sa.Column('opened_at', switchboard.store.types.UTCDateTime(timezone=True), nullable=False),
+    sa.Column('updated_at', switchboard.store.types.UTCDateTime(timezone=True), nullable=False),
     sa.Column('acknowledged_by', sqlmodel.sql.sqltypes.AutoString(length=32), nullable=True),
-    sa.Column('acknowledged_at', store.types.UTCDateTime(timezone=True), nullable=True),
-    sa.Column('resolved_at', store.types.UTCDateTime(timezone=True), nullable=True),
+    sa.Column('acknowledged_at', switchboard.store.types.UTCDateTime(timezone=True), nullable=True),
+    sa.Column('resolved_at', switchboard.store.types.UTCDateTime(timezone=True), nullable=True),
     sa.Column('resolved_reason', sqlmodel.sql.sqltypes.AutoString(length=200), nullable=True),
     sa.PrimaryKeyConstraint('id')
     )
@@ -61,7 +61,7 @@ def upgrade() -> None:
 
     op.create_table('audit_event',
     sa.Column('id', sa.Integer(), nullable=False),
-    sa.Column('at', store.types.UTCDateTime(timezone=True), nullable=False),
+    sa.Column('at', switchboard.store.types.UTCDateTime(timezone=True), nullable=False),
     sa.Column('actor', sqlmodel.sql.sqltypes.AutoString(length=64), nullable=False),
     sa.Column('action', sqlmodel.sql.sqltypes.AutoString(length=64), nullable=False),
     sa.Column('subject', sqlmodel.sql.sqltypes.AutoString(length=200), nullable=False),
@@ -77,7 +77,7 @@ def upgrade() -> None:
     sa.Column('id', sa.Integer(), nullable=False),
     sa.Column('channel', sqlmodel.sql.sqltypes.AutoString(length=32), nullable=False),
     sa.Column('day', sa.Date(), nullable=False),
-    sa.Column('created_at', store.types.UTCDateTime(timezone=True), nullable=False),
+    sa.Column('created_at', switchboard.store.types.UTCDateTime(timezone=True), nullable=False),
     sa.PrimaryKeyConstraint('id'),
     sa.UniqueConstraint('channel', 'day', name='uq_briefing_run_channel_day')
     )
@@ -94,7 +94,7 @@ def upgrade() -> None:
     sa.Column('id', sqlmodel.sql.sqltypes.AutoString(length=64), nullable=False),
     sa.Column('agent', sqlmodel.sql.sqltypes.AutoString(length=64), nullable=False),
     sa.Column('owner', sqlmodel.sql.sqltypes.AutoString(length=32), nullable=False),
-    sa.Column('updated_at', store.types.UTCDateTime(timezone=True), nullable=False),
+    sa.Column('updated_at', switchboard.store.types.UTCDateTime(timezone=True), nullable=False),
     sa.Column('updated_by', sqlmodel.sql.sqltypes.AutoString(length=64), nullable=False),
     sa.PrimaryKeyConstraint('id')
     )
@@ -106,12 +106,12 @@ def upgrade() -> None:
     sa.Column('policy', sa.JSON(), nullable=False),
     sa.Column('context', sa.JSON(), nullable=False),
     sa.Column('level', sa.Integer(), nullable=False),
-    sa.Column('next_step_at', store.types.UTCDateTime(timezone=True), nullable=False),
+    sa.Column('next_step_at', switchboard.store.types.UTCDateTime(timezone=True), nullable=False),
     sa.Column('status', sa.Enum('open', 'acknowledged', 'resolved', 'exhausted', name='escalationstatus', native_enum=False, length=20), nullable=False),
-    sa.Column('created_at', store.types.UTCDateTime(timezone=True), nullable=False),
+    sa.Column('created_at', switchboard.store.types.UTCDateTime(timezone=True), nullable=False),
     sa.Column('acknowledged_by', sqlmodel.sql.sqltypes.AutoString(length=32), nullable=True),
-    sa.Column('acknowledged_at', store.types.UTCDateTime(timezone=True), nullable=True),
-    sa.Column('closed_at', store.types.UTCDateTime(timezone=True), nullable=True),
+    sa.Column('acknowledged_at', switchboard.store.types.UTCDateTime(timezone=True), nullable=True),
+    sa.Column('closed_at', switchboard.store.types.UTCDateTime(timezone=True), nullable=True),
     sa.PrimaryKeyConstraint('id')
     )
     with op.batch_alter_table('escalation', schema=None) as batch_op:
@@ -128,13 +128,13 @@ def upgrade() -> None:
     sa.Column('parent_key', sqlmodel.sql.sqltypes.AutoString(length=200), nullable=True),
     sa.Column('state', sa.Enum('pending', 'sending', 'sent', 'failed', name='outboxstate', native_enum=False, length=15), nullable=False),
     sa.Column('attempts', sa.Integer(), nullable=False),
-    sa.Column('next_attempt_at', store.types.UTCDateTime(timezone=True), nullable=False),
+    sa.Column('next_attempt_at', switchboard.store.types.UTCDateTime(timezone=True), nullable=False),
     sa.Column('claim_token', sqlmodel.sql.sqltypes.AutoString(length=36), nullable=True),
-    sa.Column('claim_expires_at', store.types.UTCDateTime(timezone=True), nullable=True),
+    sa.Column('claim_expires_at', switchboard.store.types.UTCDateTime(timezone=True), nullable=True),
     sa.Column('ts', sqlmodel.sql.sqltypes.AutoString(length=32), nullable=True),
     sa.Column('last_error', sa.Text(), nullable=True),
-    sa.Column('created_at', store.types.UTCDateTime(timezone=True), nullable=False),
-    sa.Column('sent_at', store.types.UTCDateTime(timezone=True), nullable=True),
+    sa.Column('created_at', switchboard.store.types.UTCDateTime(timezone=True), nullable=False),
+    sa.Column('sent_at', switchboard.store.types.UTCDateTime(timezone=True), nullable=True),
     sa.PrimaryKeyConstraint('id'),
     sa.UniqueConstraint('key')
     )
@@ -161,7 +161,7 @@ def upgrade() -> None:
     sa.Column('from_email', sqlmodel.sql.sqltypes.AutoString(length=320), nullable=False),
     sa.Column('subject', sa.String(length=500), nullable=False),
     sa.Column('body', sa.Text(), nullable=False),
-    sa.Column('received_at', store.types.UTCDateTime(timezone=True), nullable=False),
+    sa.Column('received_at', switchboard.store.types.UTCDateTime(timezone=True), nullable=False),
     sa.ForeignKeyConstraint(['client_id'], ['client.client_id'], ),
     sa.PrimaryKeyConstraint('message_id')
     )
@@ -185,7 +185,7 @@ def upgrade() -> None:
     sa.Column('account_id', sqlmodel.sql.sqltypes.AutoString(length=64), nullable=False),
     sa.Column('month', sqlmodel.sql.sqltypes.AutoString(length=7), nullable=False),
     sa.Column('effective_from', sa.Date(), nullable=False),
-    sa.Column('amount', store.types.ExactDecimal(14, 2), nullable=False),
+    sa.Column('amount', switchboard.store.types.ExactDecimal(14, 2), nullable=False),
     sa.ForeignKeyConstraint(['account_id'], ['ad_account.account_id'], ),
     sa.PrimaryKeyConstraint('account_id', 'month', 'effective_from')
     )
@@ -199,9 +199,9 @@ def upgrade() -> None:
     sa.Column('drafter', sqlmodel.sql.sqltypes.AutoString(length=64), nullable=False),
     sa.Column('lint', sa.JSON(), nullable=False),
     sa.Column('state', sa.Enum('pending', 'approved', 'rejected', 'expired', 'superseded', 'sending', 'sent', 'send_failed', name='draftstate', native_enum=False, length=19), nullable=False),
-    sa.Column('created_at', store.types.UTCDateTime(timezone=True), nullable=False),
+    sa.Column('created_at', switchboard.store.types.UTCDateTime(timezone=True), nullable=False),
     sa.Column('decided_by', sqlmodel.sql.sqltypes.AutoString(length=32), nullable=True),
-    sa.Column('decided_at', store.types.UTCDateTime(timezone=True), nullable=True),
+    sa.Column('decided_at', switchboard.store.types.UTCDateTime(timezone=True), nullable=True),
     sa.Column('reason', sa.Text(), nullable=True),
     sa.ForeignKeyConstraint(['inbound_message_id'], ['inbound_email.message_id'], ),
     sa.PrimaryKeyConstraint('id')
@@ -221,7 +221,7 @@ def upgrade() -> None:
     op.create_table('spend_day',
     sa.Column('account_id', sqlmodel.sql.sqltypes.AutoString(length=64), nullable=False),
     sa.Column('day', sa.Date(), nullable=False),
-    sa.Column('spend', store.types.ExactDecimal(14, 2), nullable=False),
+    sa.Column('spend', switchboard.store.types.ExactDecimal(14, 2), nullable=False),
     sa.Column('leads', sa.Integer(), nullable=True),
     sa.ForeignKeyConstraint(['account_id'], ['ad_account.account_id'], ),
     sa.PrimaryKeyConstraint('account_id', 'day')
@@ -235,7 +235,7 @@ def upgrade() -> None:
     sa.Column('text', sa.Text(), nullable=False),
     sa.Column('text_sha256', sqlmodel.sql.sqltypes.AutoString(length=64), nullable=False),
     sa.Column('approved_by', sqlmodel.sql.sqltypes.AutoString(length=32), nullable=False),
-    sa.Column('approved_at', store.types.UTCDateTime(timezone=True), nullable=False),
+    sa.Column('approved_at', switchboard.store.types.UTCDateTime(timezone=True), nullable=False),
     sa.ForeignKeyConstraint(['draft_id'], ['draft.id'], ),
     sa.PrimaryKeyConstraint('id')
     )

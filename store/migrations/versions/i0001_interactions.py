@@ -15,7 +15,7 @@ import sqlalchemy as sa
 import sqlmodel
 from alembic import op
 
-import store.types
+import switchboard.store.types
 
 revision: str = "i0001"
 down_revision: str | None = None
@@ -29,7 +29,7 @@ def upgrade() -> None:
         sa.Column("id", sa.Integer(), nullable=False),
         sa.Column("kind", sqlmodel.sql.sqltypes.AutoString(length=120), nullable=False),
         sa.Column("body", sa.Text(), nullable=False),
-        sa.Column("received_at", store.types.UTCDateTime(timezone=True), nullable=False),
+        sa.Column("received_at", switchboard.store.types.UTCDateTime(timezone=True), nullable=False),
         sa.Column(
             "state",
             sa.Enum(
@@ -39,7 +39,7 @@ def upgrade() -> None:
         ),
         sa.Column("attempts", sa.Integer(), nullable=False),
         sa.Column("claim_token", sqlmodel.sql.sqltypes.AutoString(length=36), nullable=True),
-        sa.Column("claim_expires_at", store.types.UTCDateTime(timezone=True), nullable=True),
+        sa.Column("claim_expires_at", switchboard.store.types.UTCDateTime(timezone=True), nullable=True),
         sa.Column("error", sa.Text(), nullable=True),
         sa.PrimaryKeyConstraint("id"),
     )

@@ -1,0 +1,1 @@
+"""The example agency manifest and the Slack app manifests, shipped with the package."""
