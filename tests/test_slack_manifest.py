@@ -1,30 +1,52 @@
-"""The Slack app manifests: valid against Slack's schema, wired for each mode, least scopes.
+"""The Slack app manifests: valid by Slack's rules, wired for each mode, least scopes.
 
-The schema comes from slackapi/manifest-schema (kept in shared/reference beside the repo).
-It accepts any scope name, so the scopes are checked here against what the code calls: the
-bot's .py files are scanned for Web API method calls, each mapped to the bot scopes it
-needs, and the manifest must ask for exactly those (plus `commands` for `/ops`).
+Slack's rules for the keys our manifests use are pydantic models in
+tests/slack_app_manifest.py, so these tests need nothing outside the repository. Slack's
+published JSON Schema (slackapi/manifest-schema) is checked too wherever it is available:
+beside the repository in ../shared/reference/, or at the path in
+SWITCHBOARD_SLACK_MANIFEST_SCHEMA. Without it those tests skip, saying where they looked,
+unless SWITCHBOARD_REQUIRE_SLACK_SCHEMA is set (CI sets it): then they fail.
+
+The schema accepts any scope name, so the scopes are checked here against what the code
+calls: the bot's .py files are scanned for Web API method calls, each mapped to the bot
+scopes it needs, and the manifest must ask for exactly those (plus `commands` for `/ops`).
 """
 
 from __future__ import annotations
 
 import ast
+import copy
 import json
+import os
 import re
+from collections.abc import Callable, Mapping
 from pathlib import Path
 from typing import Any
 
 import pytest
 import yaml
 from jsonschema import Draft7Validator
+from pydantic import BaseModel
+
+from tests.model_fields import constraint, field_type, unwrap
+from tests.slack_app_manifest import (
+    KNOWN_BOT_SCOPES,
+    BotUser,
+    DisplayInformation,
+    Features,
+    Interactivity,
+    OAuthConfig,
+    Scopes,
+    Settings,
+    SlackAppManifest,
+    SlashCommand,
+    manifest_problems,
+)
 
 REPO = Path(__file__).resolve().parents[1]
-SCHEMA = (
-    Path(__file__).resolve().parents[2]
-    / "shared"
-    / "reference"
-    / "slack-manifest.schema.1.0.0.json"
-)
+SCHEMA_VARIABLE = "SWITCHBOARD_SLACK_MANIFEST_SCHEMA"
+REQUIRE_VARIABLE = "SWITCHBOARD_REQUIRE_SLACK_SCHEMA"
+BESIDE_REPO = REPO.parent / "shared" / "reference" / "slack-manifest.schema.1.0.0.json"
 MANIFESTS = sorted((REPO / "manifests").glob("slack_app*.yaml"))
 HTTP_MANIFEST = REPO / "manifests" / "slack_app.yaml"
 SOCKET_MANIFEST = REPO / "manifests" / "slack_app.socket.yaml"
@@ -72,21 +94,229 @@ def load(path: Path) -> dict[str, Any]:
     return data
 
 
-# -- schema ------------------------------------------------------------------------------
-
-
-@pytest.fixture(scope="module")
-def validator() -> Draft7Validator:
-    if not SCHEMA.is_file():
-        pytest.fail(f"Slack manifest schema not found at {SCHEMA} (shared/ beside the repo)")
-    schema = json.loads(SCHEMA.read_text(encoding="utf-8"))
-    Draft7Validator.check_schema(schema)
-    return Draft7Validator(schema)
-
-
 def test_both_manifests_exist() -> None:
     assert HTTP_MANIFEST in MANIFESTS
     assert SOCKET_MANIFEST in MANIFESTS
+
+
+# -- Slack's rules, from the repository alone ----------------------------------------------
+
+
+@pytest.mark.parametrize("path", MANIFESTS, ids=lambda p: p.name)
+def test_manifest_follows_slacks_rules(path: Path) -> None:
+    problems = manifest_problems(load(path))
+    assert not problems, "\n".join(problems)
+
+
+_DELETE = object()
+
+
+def _set(path: str, value: Any) -> Callable[[dict[str, Any]], None]:
+    """A change to a manifest: set the value at a dotted key path (list positions as numbers)."""
+
+    def change(data: dict[str, Any]) -> None:
+        *parents, last = path.split(".")
+        node: Any = data
+        for part in parents:
+            node = node[int(part)] if isinstance(node, list) else node[part]
+        if value is _DELETE:
+            del node[last]
+        else:
+            node[int(last) if isinstance(node, list) else last] = value
+
+    return change
+
+
+# (what breaks, the change to the HTTP manifest, the problem's key path, whether Slack's
+# schema says so too; the others are rules Slack documents that its schema cannot express)
+BROKEN: list[tuple[str, Callable[[dict[str, Any]], None], str, bool]] = [
+    ("no app name", _set("display_information.name", _DELETE), "display_information.name", True),
+    (
+        "app name too long",
+        _set("display_information.name", "S" * 36),
+        "display_information.name",
+        True,
+    ),
+    (
+        "description too long",
+        _set("display_information.description", "d" * 141),
+        "display_information.description",
+        True,
+    ),
+    (  # the schema spells this pattern `regex`, which JSON Schema ignores
+        "bad colour",
+        _set("display_information.background_color", "blue"),
+        "display_information.background_color",
+        False,
+    ),
+    (
+        "empty bot name",
+        _set("features.bot_user.display_name", ""),
+        "features.bot_user.display_name",
+        True,
+    ),
+    (
+        "command without /",
+        _set("features.slash_commands.0.command", "ops"),
+        "features.slash_commands.0.command",
+        True,
+    ),
+    (
+        "command too long",
+        _set("features.slash_commands.0.command", "/" + "o" * 32),
+        "features.slash_commands.0.command",
+        True,
+    ),
+    (
+        "command description too long",
+        _set("features.slash_commands.0.description", "d" * 2001),
+        "features.slash_commands.0.description",
+        True,
+    ),
+    (
+        "usage hint too long",
+        _set("features.slash_commands.0.usage_hint", "h" * 1001),
+        "features.slash_commands.0.usage_hint",
+        True,
+    ),
+    (
+        "usage hint empty",
+        _set("features.slash_commands.0.usage_hint", ""),
+        "features.slash_commands.0.usage_hint",
+        True,
+    ),
+    (
+        "a string is not a boolean",
+        _set("settings.socket_mode_enabled", "yes"),
+        "settings.socket_mode_enabled",
+        True,
+    ),
+    ("unknown key", _set("settings.frobnicate", True), "settings.frobnicate", True),
+    (
+        "uppercase command",
+        _set("features.slash_commands.0.command", "/Ops"),
+        "features.slash_commands.0.command",
+        False,
+    ),
+    (
+        "command with a space",
+        _set("features.slash_commands.0.command", "/ops help"),
+        "features.slash_commands.0.command",
+        False,
+    ),
+    (
+        "plain http",
+        _set("settings.interactivity.request_url", "http://switchboard.example.com/slack/events"),
+        "settings.interactivity.request_url",
+        False,
+    ),
+    (
+        "misspelt scope",
+        _set("oauth_config.scopes.bot.0", "chat:wirte"),
+        "oauth_config.scopes.bot.0",
+        False,
+    ),
+    (
+        "scope twice",
+        _set("oauth_config.scopes.bot.1", "chat:write"),
+        "oauth_config.scopes.bot",
+        False,
+    ),
+    (
+        "HTTP app without a command URL",
+        _set("features.slash_commands.0.url", _DELETE),
+        "features.slash_commands.0.url",
+        False,
+    ),
+    (
+        "HTTP app without an interactivity URL",
+        _set("settings.interactivity.request_url", _DELETE),
+        "settings.interactivity.request_url",
+        False,
+    ),
+    (
+        "Socket Mode app with request URLs",
+        _set("settings.socket_mode_enabled", True),
+        "features.slash_commands.0.url",
+        False,
+    ),
+]
+
+
+def broken(change: Callable[[dict[str, Any]], None]) -> dict[str, Any]:
+    data = copy.deepcopy(load(HTTP_MANIFEST))
+    change(data)
+    return data
+
+
+@pytest.mark.parametrize(("change", "path"), [b[1:3] for b in BROKEN], ids=[b[0] for b in BROKEN])
+def test_the_rules_reject_a_broken_manifest_naming_the_key(
+    change: Callable[[dict[str, Any]], None], path: str
+) -> None:
+    problems = manifest_problems(broken(change))
+    assert problems, "accepted"
+    assert problems[0].split(": ")[0] == path, problems
+
+
+def test_a_socket_mode_app_with_urls_is_told_each_url() -> None:
+    problems = manifest_problems(broken(_set("settings.socket_mode_enabled", True)))
+    assert [p.split(": ")[0] for p in problems] == [
+        "features.slash_commands.0.url",
+        "settings.interactivity.request_url",
+    ]
+
+
+def test_the_known_scopes_include_every_scope_the_code_may_need() -> None:
+    needed = set(ALWAYS).union(*REQUIRED_SCOPES.values())
+    assert needed <= KNOWN_BOT_SCOPES, sorted(needed - KNOWN_BOT_SCOPES)
+
+
+# -- Slack's published schema, where it is available ---------------------------------------
+
+
+def schema_location(environ: Mapping[str, str]) -> tuple[Path, str | None]:
+    """Where Slack's schema should be, and why its absence is a failure (None: a skip)."""
+    given = environ.get(SCHEMA_VARIABLE)
+    if given:
+        return Path(given), f"{SCHEMA_VARIABLE} names it"
+    if environ.get(REQUIRE_VARIABLE, "") not in ("", "0"):
+        return BESIDE_REPO, f"{REQUIRE_VARIABLE} is set"
+    return BESIDE_REPO, None
+
+
+def test_the_schema_is_looked_for_beside_the_repo_or_where_the_variable_says() -> None:
+    assert schema_location({}) == (BESIDE_REPO, None)
+    assert schema_location({REQUIRE_VARIABLE: "0"}) == (BESIDE_REPO, None)
+    assert schema_location({REQUIRE_VARIABLE: "1"}) == (BESIDE_REPO, f"{REQUIRE_VARIABLE} is set")
+    assert schema_location({SCHEMA_VARIABLE: "/x/s.json"}) == (
+        Path("/x/s.json"),
+        f"{SCHEMA_VARIABLE} names it",
+    )
+
+
+@pytest.fixture(scope="module")
+def schema() -> dict[str, Any]:
+    path, required_because = schema_location(os.environ)
+    if not path.is_file():
+        where = (
+            f"Slack's manifest schema is not at {path} (slackapi/manifest-schema, "
+            f"schemas/manifest.schema.1.0.0.json; set {SCHEMA_VARIABLE} to its path)"
+        )
+        if required_because:
+            pytest.fail(f"{where}, and it is required: {required_because}")
+        pytest.skip(f"{where}; Slack's rules were checked from tests/slack_app_manifest.py")
+    data: dict[str, Any] = json.loads(path.read_text(encoding="utf-8"))
+    Draft7Validator.check_schema(data)
+    return data
+
+
+@pytest.fixture(scope="module")
+def validator(schema: dict[str, Any]) -> Draft7Validator:
+    return Draft7Validator(schema)
+
+
+def schema_paths(validator: Draft7Validator, data: dict[str, Any]) -> set[str]:
+    return {".".join(map(str, e.absolute_path)) for e in validator.iter_errors(data)}
 
 
 @pytest.mark.parametrize("path", MANIFESTS, ids=lambda p: p.name)
@@ -97,16 +327,104 @@ def test_manifest_matches_slack_schema(path: Path, validator: Draft7Validator) -
 
 
 def test_the_validator_rejects_a_broken_manifest(validator: Draft7Validator) -> None:
-    broken = load(HTTP_MANIFEST)
-    broken["features"]["slash_commands"][0]["command"] = "ops"  # must start with "/"
-    broken["settings"]["socket_mode_enabled"] = "yes"
-    del broken["display_information"]["name"]
-    paths = {".".join(map(str, e.absolute_path)) for e in validator.iter_errors(broken)}
-    assert paths == {
+    data = load(HTTP_MANIFEST)
+    data["features"]["slash_commands"][0]["command"] = "ops"  # must start with "/"
+    data["settings"]["socket_mode_enabled"] = "yes"
+    del data["display_information"]["name"]
+    assert schema_paths(validator, data) == {
         "display_information",
         "features.slash_commands.0.command",
         "settings.socket_mode_enabled",
     }
+
+
+@pytest.mark.parametrize(
+    ("change", "path"),
+    [b[1:3] for b in BROKEN if b[3]],
+    ids=[b[0] for b in BROKEN if b[3]],
+)
+def test_slacks_schema_agrees_with_the_rules_it_can_express(
+    change: Callable[[dict[str, Any]], None], path: str, validator: Draft7Validator
+) -> None:
+    found = schema_paths(validator, broken(change))
+    # A missing key is reported on its parent, an unknown one on the object holding it.
+    assert found & {path, path.rsplit(".", 1)[0]}, found
+
+
+# Each model and the schema definition it stands for (a list's `items` for its entries).
+DEFINITIONS: dict[type[BaseModel], tuple[str, ...]] = {
+    SlackAppManifest: (),
+    DisplayInformation: ("definitions", "app-manifests.v1.display_information.schema"),
+    Features: ("definitions", "app-manifests.v1.features.schema"),
+    BotUser: ("definitions", "app-manifests.v1.features.bot_user"),
+    SlashCommand: ("definitions", "app-manifests.v1.features.slash_commands", "items"),
+    OAuthConfig: ("definitions", "app-manifests.v1.oauth_config.schema"),
+    Scopes: ("definitions", "app-manifests.v1.oauth_config.scopes"),
+    Settings: ("definitions", "app-manifests.v1.settings.schema"),
+    Interactivity: ("definitions", "app-manifests.v1.settings.interactivity"),
+}
+JSON_TYPES = {str: "string", bool: "boolean", list: "array"}
+
+
+def limits(schema_node: dict[str, Any], kind: str) -> tuple[Any, Any]:
+    if kind == "array":
+        return schema_node.get("minItems"), schema_node.get("maxItems")
+    return schema_node.get("minLength"), schema_node.get("maxLength")
+
+
+def test_every_model_is_compared_with_the_schema() -> None:
+    seen: set[type[BaseModel]] = set()
+    pending: list[type[BaseModel]] = [SlackAppManifest]
+    while pending:
+        model = pending.pop()
+        seen.add(model)
+        for field in model.model_fields.values():
+            kind, _, _ = field_type(field)
+            inner = kind.__args__[0] if getattr(kind, "__origin__", None) is list else kind
+            if isinstance(inner, type) and issubclass(inner, BaseModel) and inner not in seen:
+                pending.append(inner)
+    assert seen == set(DEFINITIONS)
+
+
+@pytest.mark.parametrize("model", DEFINITIONS, ids=lambda m: m.__name__)
+def test_the_rules_use_slacks_keys_types_and_lengths(
+    model: type[BaseModel], schema: dict[str, Any]
+) -> None:
+    definition = schema
+    for part in DEFINITIONS[model]:
+        definition = definition[part]
+    problems = []
+    required = {name for name, f in model.model_fields.items() if f.is_required()}
+    if required != set(definition.get("required", [])):
+        problems.append(f"required keys {sorted(required)}, Slack: {definition.get('required')}")
+    for name, field in model.model_fields.items():
+        if name not in definition["properties"]:
+            problems.append(f"{name}: Slack's schema has no such key")
+            continue
+        node = definition["properties"][name]
+        if "$ref" in node:
+            node = schema["definitions"][node["$ref"].removeprefix("#/definitions/")]
+        kind, metadata, _ = field_type(field)
+        origin = getattr(kind, "__origin__", kind)
+        expected = "object" if isinstance(origin, type) and issubclass(origin, BaseModel) else None
+        expected = expected or JSON_TYPES[origin]
+        if node.get("type") != expected:
+            problems.append(f"{name}: {expected}, Slack: {node.get('type')}")
+        ours = (constraint(metadata, "min_length"), constraint(metadata, "max_length"))
+        if expected in ("string", "array") and ours != limits(node, expected):
+            problems.append(f"{name}: lengths {ours}, Slack: {limits(node, expected)}")
+        if expected == "array" and node["items"].get("type") == "string":
+            _, item_metadata, _ = unwrap(kind.__args__[0])
+            theirs = limits(node["items"], "string")
+            mine = (
+                constraint(item_metadata, "min_length"),
+                constraint(item_metadata, "max_length"),
+            )
+            if mine != theirs:
+                problems.append(f"{name} entries: lengths {mine}, Slack: {theirs}")
+    assert not problems, (
+        f"{model.__name__} ({'.'.join(DEFINITIONS[model][1:]) or 'root'}): {problems}"
+    )
 
 
 # -- modes -------------------------------------------------------------------------------
