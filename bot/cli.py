@@ -90,9 +90,20 @@ def main_options(
 @app.command("import")
 def import_command(
     ctx: typer.Context,
-    directory: Annotated[Path, typer.Argument(help="Folder holding clients.csv, spend.csv, ...")],
+    directory: Annotated[
+        Path,
+        typer.Argument(
+            help="Folder holding any of clients.csv, ad_accounts.csv, budgets.csv, spend.csv, "
+            "exclusions.csv, projects.csv, inbox.csv (every column: docs/data.md)."
+        ),
+    ],
 ) -> None:
-    """Import the agency's CSV files: all of them or nothing."""
+    """Import the agency's CSV files: all of them or nothing.
+
+    Each file's columns, formats and meaning are in docs/data.md; `switchboard init DIR`
+    writes empty files with their header rows. A problem is reported as
+    FILE:LINE: column: problem, and then nothing is imported (exit status 2).
+    """
     rt = runtime(ctx)
     try:
         report = import_dir(rt.engine, directory, rt.manifest.tz)
@@ -105,6 +116,28 @@ def import_command(
         err.print(f"ignored {name}: not an import file", markup=False, highlight=False)
     for name, count in report.rows.items():
         out.print(f"{name}: {count} rows", highlight=False)
+
+
+@app.command()
+def init(
+    directory: Annotated[
+        Path, typer.Argument(help="Folder for agency.yaml and data/*.csv (made if missing).")
+    ],
+    force: Annotated[
+        bool, typer.Option("--force", help="Overwrite files that already exist.")
+    ] = False,
+) -> None:
+    """Start your agency: a commented manifest and empty CSV files to fill in."""
+    from switchboard.bot.scaffold import ScaffoldError, next_steps, scaffold
+
+    try:
+        written = scaffold(directory, force=force)
+    except ScaffoldError as error:
+        err.print(str(error), markup=False, highlight=False)
+        raise typer.Exit(2) from None
+    for path in written:
+        out.print(f"wrote {path}", markup=False, highlight=False, soft_wrap=True)
+    out.print(next_steps(directory), markup=False, highlight=False, soft_wrap=True)
 
 
 @db_app.command("upgrade")

@@ -291,6 +291,18 @@ def test_the_error_example_is_what_import_prints(
     assert result.stderr == printed
 
 
+def test_import_help_names_every_file_and_points_to_the_docs(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    monkeypatch.setenv("COLUMNS", "300")  # one line per paragraph: names are never split
+    result = CliRunner().invoke(app, ["import", "--help"])
+    assert result.exit_code == 0
+    for name in FILE_NAMES:
+        assert name in result.stdout
+    assert "docs/data.md" in result.stdout
+    assert "switchboard init DIR" in result.stdout
+
+
 # -- docs/manifest.md ---------------------------------------------------------------------
 
 MANIFEST = sections(MANIFEST_DOC.read_text(encoding="utf-8"))
