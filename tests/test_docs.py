@@ -303,6 +303,32 @@ def test_import_help_names_every_file_and_points_to_the_docs(
     assert "switchboard init DIR" in result.stdout
 
 
+# -- links -------------------------------------------------------------------------------
+
+USER_DOCS = [REPO / "README.md", DATA_DOC, MANIFEST_DOC]
+LINK = re.compile(r"\]\(([^)\s]+)\)")
+
+
+def anchors(path: Path) -> set[str]:
+    """GitHub's anchors for a Markdown file's headings."""
+    headings = re.findall(r"^#+ (.+)$", path.read_text(encoding="utf-8"), flags=re.MULTILINE)
+    return {re.sub(r"[^\w\- ]", "", h.strip().lower()).replace(" ", "-") for h in headings}
+
+
+@pytest.mark.parametrize("page", USER_DOCS, ids=lambda p: p.name)
+def test_user_docs_only_point_inside_the_repository(page: Path) -> None:
+    text = page.read_text(encoding="utf-8")
+    assert "../shared" not in text and "DESIGN" not in text, f"{page.name}: users have no shared/"
+    for target in LINK.findall(text):
+        if re.match(r"^[a-z]+:", target):
+            continue  # a web address
+        file, _, anchor = target.partition("#")
+        linked = (page.parent / file).resolve() if file else page
+        assert linked.is_relative_to(REPO) and linked.exists(), f"{page.name}: {target}"
+        if anchor:
+            assert anchor in anchors(linked), f"{page.name}: {target}: no such heading"
+
+
 # -- docs/manifest.md ---------------------------------------------------------------------
 
 MANIFEST = sections(MANIFEST_DOC.read_text(encoding="utf-8"))
