@@ -73,9 +73,19 @@ def _worsened(alert: Alert, deviation: Decimal | None) -> bool:
 
 
 def record_findings(
-    session: Session, report: PacingReport, *, thresholds: Pacing, assignee: str, now: datetime
+    session: Session,
+    report: PacingReport,
+    *,
+    thresholds: Pacing,
+    domain: str,
+    assignee: str,
+    now: datetime,
 ) -> list[AlertChange]:
-    """Apply one pacing run to the stored alerts, in the caller's transaction."""
+    """Apply one pacing run to the stored alerts, in the caller's transaction.
+
+    New alerts belong to `domain` (the one the pacing agent owns in the manifest) and are
+    assigned to `assignee` (that domain's owner).
+    """
     changes: list[AlertChange] = []
     month = report.data_through.strftime("%Y-%m")
     findings = {a.account_id: a for a in report.accounts}
@@ -108,7 +118,7 @@ def record_findings(
             continue
         alert = standing.get((finding.account_id, direction))
         change = (
-            _raise(session, finding, direction, report, assignee, now)
+            _raise(session, finding, direction, report, domain, assignee, now)
             if alert is None
             else _update(session, alert, finding, now)
         )
@@ -123,6 +133,7 @@ def _raise(
     finding: AccountPace,
     direction: AlertDirection,
     report: PacingReport,
+    domain: str,
     assignee: str,
     now: datetime,
 ) -> AlertChange:
@@ -131,6 +142,7 @@ def _raise(
     alert = alerts.open_new(
         session,
         Alert(
+            domain=domain,
             account_id=finding.account_id,
             client_id=finding.client_id,
             month=finding.month,

@@ -31,7 +31,6 @@ class Portfolio(BaseModel):
     median_cpl: Decimal | None
     mean_cpl: Decimal | None
     cpl_outliers: list[str]
-    cpl_by_client: dict[str, Decimal]
 
     def to_json(self) -> dict[str, Any]:
         def money(value: Decimal | None) -> str | None:
@@ -70,11 +69,10 @@ def portfolio_cpl(accounts: Iterable[_ClientSpend]) -> Portfolio:
         leads[account.client_id] += account.leads_to_date
     cpl = {c: spend[c] / leads[c] for c in sorted(spend) if spend[c] > 0 and leads[c] > 0}
     if not cpl:
-        return Portfolio(median_cpl=None, mean_cpl=None, cpl_outliers=[], cpl_by_client={})
+        return Portfolio(median_cpl=None, mean_cpl=None, cpl_outliers=[])
     scores = modified_z_scores(cpl)
     return Portfolio(
         median_cpl=median(cpl.values()),
         mean_cpl=sum(cpl.values(), Decimal(0)) / len(cpl),
         cpl_outliers=[c for c, z in scores.items() if abs(z) > OUTLIER_Z],
-        cpl_by_client=cpl,
     )

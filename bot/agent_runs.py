@@ -1,4 +1,8 @@
-"""Running agents for a date: each run is one transaction, findings and messages together."""
+"""Running agents for a date: each run is one transaction, findings and messages together.
+
+An agent's level is read from the store on every run (the manifest only seeds it), so a
+pause from Slack takes effect at the next run.
+"""
 
 from __future__ import annotations
 
@@ -11,8 +15,8 @@ from sqlalchemy import Engine
 
 from switchboard.agents.pacing import evaluate
 from switchboard.agents.pacing_alerts import AlertChange, record_findings
-from switchboard.bot import views
 from switchboard.handlers.alert_posts import publish_changes
+from switchboard.store import agent_state
 from switchboard.store.agent_state import Autonomy
 from switchboard.store.engine import transaction
 from switchboard.store.manifest import AgencyManifest
@@ -37,24 +41,23 @@ class AgentRun:
         )
 
 
-def owned_domain(manifest: AgencyManifest, agent: str) -> str:
-    return next(name for name, d in manifest.domains.items() if d.agent == agent)
-
-
 def run_pacing(engine: Engine, manifest: AgencyManifest, *, as_of: date, now: datetime) -> AgentRun:
     run = AgentRun("pacing", as_of)
-    if manifest.agents["pacing"].autonomy is Autonomy.PAUSED:
-        run.skipped = "paused"
+    domain = manifest.domain_of("pacing")
+    if domain is None:
+        run.skipped = "it owns no domain in the manifest"
         return run
-    domain = owned_domain(manifest, "pacing")
     with transaction(engine) as session:
+        if agent_state.level(session, "pacing") is Autonomy.PAUSED:
+            run.skipped = "paused"
+            return run
         report = evaluate(session, as_of=as_of, thresholds=manifest.pacing)
         owner = session.get_one(DomainOwner, domain).owner
         run.changes = record_findings(
-            session, report, thresholds=manifest.pacing, assignee=owner, now=now
+            session, report, thresholds=manifest.pacing, domain=domain, assignee=owner, now=now
         )
         # In the same transaction: an alert is never recorded without its message queued.
-        publish_changes(session, run.changes, views=views, manifest=manifest, now=now)
+        publish_changes(session, run.changes, manifest=manifest, now=now)
     return run
 
 

@@ -1,10 +1,13 @@
-"""The Bolt app factory: settings in, a wired App out (HTTP or Socket Mode)."""
+"""The web process's Bolt app: settings in, a wired App out (HTTP or Socket Mode).
+
+Listeners record typed commands in the interaction queue and acknowledge; the worker
+applies them. Nothing here sends a message except opening a modal, which cannot wait.
+"""
 
 from __future__ import annotations
 
 import logging
-from collections.abc import Callable, Mapping
-from dataclasses import dataclass
+from collections.abc import Callable
 from datetime import datetime
 
 from slack_bolt import App
@@ -16,22 +19,24 @@ from slack_sdk.http_retry.builtin_handlers import (
 )
 from sqlalchemy import Engine
 
-from switchboard.bot import views
-from switchboard.bot.interactions import Recorder
-from switchboard.bot.outbox import Outbox
+from switchboard.bot.interactions import ApplyNow, Recorder
+from switchboard.bot.outbox import SlackTransport
 from switchboard.bot.settings import Settings
-from switchboard.handlers import register_all
-from switchboard.handlers.context import Deps
-from switchboard.handlers.deferred import Work
+from switchboard.handlers import WORK, register_all
+from switchboard.handlers.deps import Deps
 from switchboard.store.manifest import AgencyManifest
 
 log = logging.getLogger(__name__)
 
 
+def _token(settings: Settings) -> str | None:
+    return settings.slack_bot_token.get_secret_value() if settings.slack_bot_token else None
+
+
 def listener_client(settings: Settings) -> WebClient:
     """For calls made while a person waits (views.open): retried in place, briefly."""
     return WebClient(
-        token=settings.slack_bot_token.get_secret_value() if settings.slack_bot_token else None,
+        token=_token(settings),
         base_url=settings.slack_api_url,
         retry_handlers=[
             ConnectionErrorRetryHandler(max_retry_count=1),
@@ -41,21 +46,11 @@ def listener_client(settings: Settings) -> WebClient:
     )
 
 
-def outbox_client(settings: Settings) -> WebClient:
+def outbox_transport(settings: Settings) -> SlackTransport:
     """For the outbox: no retries in place; the outbox persists and schedules its own."""
-    return WebClient(
-        token=settings.slack_bot_token.get_secret_value() if settings.slack_bot_token else None,
-        base_url=settings.slack_api_url,
-        retry_handlers=[],
+    return SlackTransport(
+        WebClient(token=_token(settings), base_url=settings.slack_api_url, retry_handlers=[])
     )
-
-
-@dataclass
-class SlackApp:
-    app: App
-    outbox: Outbox
-    deps: Deps
-    work: Mapping[str, Work]  # what the worker runs for each recorded request kind
 
 
 def create_app(
@@ -67,20 +62,17 @@ def create_app(
     interactions: Engine,
     wake: Callable[[], None] = lambda: None,
     verify_token: bool = True,
-) -> SlackApp:
-    """Wire listeners, views, the interaction queue and the outbox.
+) -> App:
+    """Wire the listeners to the interaction queue.
 
-    `settings.require_slack()` must have passed. `wake` tells the worker that the queue or
-    the outbox has something for it.
+    `settings.require_slack()` must have passed. `wake` tells the worker that the queue has
+    something for it.
     """
     socket_mode = settings.slack_app_token is not None
+    secret = settings.slack_signing_secret
     app = App(
         client=listener_client(settings),
-        signing_secret=(
-            settings.slack_signing_secret.get_secret_value()
-            if settings.slack_signing_secret
-            else None
-        ),
+        signing_secret=secret.get_secret_value() if secret else None,
         # Socket Mode has no HTTP requests to verify; HTTP mode always verifies.
         request_verification_enabled=not socket_mode,
         token_verification_enabled=verify_token,
@@ -89,16 +81,14 @@ def create_app(
         process_before_response=True,
         logger=log,
     )
-    outbox = Outbox(
-        engine, outbox_client(settings), clock=clock, alerts_channel=manifest.channels.alerts
-    )
     deps = Deps(
         engine=engine,
         manifest=manifest,
         clock=clock,
-        views=views,
-        kick_outbox=wake,
-        defer=Recorder(interactions, clock=clock, wake=wake),
+        record=Recorder(interactions, clock=clock, wake=wake),
+        apply_now=ApplyNow(
+            queue=interactions, store=engine, manifest=manifest, work=WORK, clock=clock, wake=wake
+        ),
     )
-    work = register_all(app, deps)
-    return SlackApp(app=app, outbox=outbox, deps=deps, work=work)
+    register_all(app, deps)
+    return app

@@ -7,7 +7,7 @@ import logging
 import shutil
 from datetime import date
 from pathlib import Path
-from typing import Annotated
+from typing import Annotated, Any
 
 import typer
 from rich.console import Console
@@ -25,6 +25,7 @@ from switchboard.store.csv_import import ImportFailed, import_dir
 from switchboard.store.engine import reading, upgrade
 from switchboard.store.manifest import ManifestError
 
+log = logging.getLogger(__name__)
 app = typer.Typer(
     help="Switchboard: the Slack-native operations layer for agencies that run AI agents.",
     no_args_is_help=True,
@@ -216,32 +217,51 @@ def audit(
         out.print(audit_table(events, rt.manifest.tz))
 
 
-@app.command()
-def run(
-    ctx: typer.Context,
-    port: Annotated[int, typer.Option("--port", min=1, max=65535, help="HTTP port.")] = 3000,
-    host: Annotated[str, typer.Option("--host", help="HTTP interface.")] = "0.0.0.0",
-    threads: Annotated[
-        int | None,
-        typer.Option("--threads", min=1, max=256, help="HTTP request threads (default 32)."),
-    ] = None,
-) -> None:
-    """Run the Slack app (HTTP, or Socket Mode when SLACK_APP_TOKEN is set) and its worker."""
-    from switchboard.bot.server import DEFAULT_THREADS, serve
-    from switchboard.bot.worker import WorkerProcess, WorkerSpec
+PortOption = Annotated[int, typer.Option("--port", min=1, max=65535, help="HTTP port.")]
+HostOption = Annotated[str, typer.Option("--host", help="HTTP interface.")]
+ThreadsOption = Annotated[
+    int | None, typer.Option("--threads", min=1, max=256, help="HTTP request threads (default 32).")
+]
+NoSchedulerOption = Annotated[
+    bool,
+    typer.Option(
+        "--no-scheduler",
+        help="Leave scheduled runs to cron (`switchboard tick`); clicks, jobs and the outbox "
+        "still run.",
+    ),
+]
 
-    rt = runtime(ctx)
+
+def _require_slack(rt: Runtime) -> None:
     try:
         rt.settings.require_slack()
     except SettingsError as error:
         err.print(str(error), markup=False, highlight=False)
         raise typer.Exit(2) from None
+
+
+def _log_to_stderr() -> None:
     logging.basicConfig(
         level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s"
     )
-    worker = WorkerProcess(WorkerSpec(db_url=rt.db_url, manifest=rt.manifest_override))
+
+
+def _serve_web(
+    rt: Runtime, *, host: str, port: int, threads: int | None, wake: Any, on_stop: Any
+) -> None:
+    """Build the Bolt app (it checks the token with auth.test) and serve until stopped."""
+    from switchboard.bot.app import create_app
+    from switchboard.bot.server import DEFAULT_THREADS, serve
+
     try:
-        slack = rt.slack_app(wake=worker.wake.set)
+        slack = create_app(
+            rt.settings,
+            rt.engine,
+            rt.manifest,
+            clock=rt.now,
+            interactions=rt.interactions,
+            wake=wake,
+        )
     except (BoltError, SlackApiError, OSError) as error:
         reason = getattr(error, "response", None) and error.response.get("error")  # type: ignore[attr-defined]
         err.print(
@@ -251,15 +271,82 @@ def run(
             highlight=False,
         )
         raise typer.Exit(2) from None
-    app_token = rt.settings.slack_app_token
+    secret, app_token = rt.settings.slack_signing_secret, rt.settings.slack_app_token
     serve(
         slack,
-        worker,
         rt.engine,
+        clock=rt.now,
         host=host,
         port=port,
         threads=threads or DEFAULT_THREADS,
+        signing_secret=secret.get_secret_value() if secret else None,
         app_token=app_token.get_secret_value() if app_token else None,
+        on_stop=on_stop,
+    )
+
+
+@app.command()
+def web(
+    ctx: typer.Context,
+    port: PortOption = 3000,
+    host: HostOption = "0.0.0.0",
+    threads: ThreadsOption = None,
+) -> None:
+    """The web process alone: verify, record and acknowledge Slack's requests (HTTP or
+    Socket Mode). Run `switchboard worker` beside it."""
+    rt = runtime(ctx)
+    _require_slack(rt)
+    _log_to_stderr()
+    _serve_web(rt, host=host, port=port, threads=threads, wake=lambda: None, on_stop=rt.close)
+
+
+@app.command()
+def worker(ctx: typer.Context, no_scheduler: NoSchedulerOption = False) -> None:
+    """The worker process alone: apply recorded requests, run jobs, drain the outbox, keep
+    the schedules. Any number may run against one PostgreSQL store."""
+    import signal
+    import threading
+
+    from switchboard.bot.worker import Worker, request_stop
+
+    rt = runtime(ctx)
+    _require_slack(rt)
+    _log_to_stderr()
+    stop, wake = threading.Event(), threading.Event()
+    for signum in (signal.SIGTERM, signal.SIGINT):
+        signal.signal(signum, lambda *_: request_stop(stop, wake))
+    try:
+        Worker(rt, scheduled=not no_scheduler).run(stop, wake)
+    finally:
+        rt.close()
+
+
+@app.command()
+def run(
+    ctx: typer.Context,
+    port: PortOption = 3000,
+    host: HostOption = "0.0.0.0",
+    threads: ThreadsOption = None,
+    no_scheduler: NoSchedulerOption = False,
+) -> None:
+    """The Slack app and its worker in one command (HTTP, or Socket Mode when
+    SLACK_APP_TOKEN is set)."""
+    from switchboard.bot.worker import WorkerProcess, WorkerSpec
+
+    rt = runtime(ctx)
+    _require_slack(rt)
+    _log_to_stderr()
+    spec = WorkerSpec(db_url=rt.db_url, manifest=rt.manifest_override, scheduled=not no_scheduler)
+    worker_process = WorkerProcess(spec)
+    worker_process.start()
+
+    def stop_all() -> None:
+        log.info("letting the worker finish what it holds")
+        worker_process.stop()
+        rt.close()
+
+    _serve_web(
+        rt, host=host, port=port, threads=threads, wake=worker_process.wake.set, on_stop=stop_all
     )
 
 

@@ -2,33 +2,31 @@
 
 from __future__ import annotations
 
-import json
 import tempfile
 from contextlib import ExitStack
 from datetime import date, timedelta
 from pathlib import Path
 from typing import Any
 
-from pydantic import SecretStr
 from rich.console import Console
 from rich.panel import Panel
 from rich.table import Table
-from slack_bolt import Respond
 from slack_sdk import WebClient
-from slack_sdk.web import SlackResponse
 
 from switchboard.agents.pacing import evaluate
 from switchboard.bot.agent_runs import run_agents
-from switchboard.bot.app import create_app
 from switchboard.bot.console_views import alerts_table, audit_table, pacing_table
-from switchboard.bot.interactions import Worker
-from switchboard.bot.outbox import Outbox, OutboxPolicy
+from switchboard.bot.interactions import InteractionRunner, Recorder
+from switchboard.bot.outbox import Outbox, OutboxPolicy, SlackTransport
 from switchboard.bot.runtime import Runtime
 from switchboard.bot.sample_agency import SCENARIOS, write_sample
-from switchboard.bot.settings import BUNDLED_MANIFESTS, Settings
-from switchboard.handlers.deferred import action_kind
-from switchboard.handlers.owners import reassign_domain
-from switchboard.handlers.refs import ActionId, AlertRef
+from switchboard.bot.settings import BUNDLED_MANIFESTS
+from switchboard.bot.slack_standin import SlackStandIn
+from switchboard.handlers import WORK
+from switchboard.handlers.alerts import AckAlert
+from switchboard.handlers.commands import Origin
+from switchboard.handlers.owners import ReassignDomain
+from switchboard.handlers.work import apply
 from switchboard.store import alerts, audit
 from switchboard.store.csv_import import import_dir
 from switchboard.store.engine import reading
@@ -98,114 +96,68 @@ def run_demo(console: Console, *, directory: Path | None, as_of: date | None) ->
         )
 
 
-class RecordingClient(WebClient):
-    """The Web API for the offline demo: records each call and answers as Slack would."""
-
-    def __init__(self) -> None:
-        super().__init__(token="xoxb-demo")
-        self.calls: list[tuple[str, dict[str, Any]]] = []
-
-    def api_call(self, api_method: str, **kwargs: Any) -> SlackResponse:  # type: ignore[override]
-        args = {
-            **(kwargs.get("params") or {}),
-            **(kwargs.get("data") or {}),
-            **(kwargs.get("json") or {}),
-        }
-        self.calls.append((api_method, args))
-        ts = f"1700000000.{len(self.calls):06d}"
-        return SlackResponse(
-            client=self,
-            http_verb="POST",
-            api_url=api_method,
-            req_args={},
-            data={"ok": True, "ts": args.get("ts", ts), "channel": args.get("channel")},
-            headers={},
-            status_code=200,
-        )
-
-
-def _described(args: dict[str, Any]) -> str:
-    blocks = args.get("blocks") or []
-    if isinstance(blocks, str):
-        blocks = json.loads(blocks)
+def _described(text: str, blocks: list[dict[str, Any]] | None) -> str:
+    blocks = blocks or []
     buttons = [e["text"]["text"] for b in blocks if b["type"] == "actions" for e in b["elements"]]
     notes = [e["text"] for b in blocks if b["type"] == "context" for e in b["elements"]]
     shown = " ".join(f"[{name}]" for name in buttons) if buttons else "(no buttons)"
-    return f"{args['text']} {shown}" + (f" / {notes[0]}" if notes else "")
-
-
-class _PrintedRespond(Respond):
-    """What the worker would post to a click's response_url, kept for the demo to print."""
-
-    def __init__(self, response_url: str | None, answers: list[tuple[str, str]]) -> None:
-        super().__init__(response_url=response_url)
-        self.answers = answers
-
-    def __call__(self, text: str | dict[str, Any] = "", **_kwargs: Any) -> Any:  # type: ignore[override]
-        self.answers.append((self.response_url or "", str(text)))
-
-
-def _click(action_id: str, ref: AlertRef, user: str, who: str) -> dict[str, Any]:
-    """The parts of a Slack block_actions payload the listeners read."""
-    return {
-        "type": "block_actions",
-        "user": {"id": user},
-        "actions": [{"action_id": action_id, "value": ref.encode()}],
-        "container": {"type": "message", "is_ephemeral": False},
-        "response_url": who,
-    }
+    return f"{text} {shown}" + (f" / {notes[0]}" if notes else "")
 
 
 def show_slack(console: Console, rt: Runtime) -> None:
-    """Deliver the outbox to a recorder, then click Acknowledge as three different people."""
-    client = RecordingClient()
-    # The recorder is not Slack: no need to pace one message a second per channel.
-    unpaced = OutboxPolicy(channel_interval=timedelta(0))
-    outbox = Outbox(
-        rt.engine, client, clock=rt.now, alerts_channel=rt.manifest.channels.alerts, policy=unpaced
-    )
-    offline = Settings(
-        slack_bot_token=SecretStr("xoxb-demo"), slack_signing_secret=SecretStr("demo")
-    )
-    slack = create_app(
-        offline,
-        rt.engine,
-        rt.manifest,
-        clock=rt.now,
-        interactions=rt.interactions,
-        verify_token=False,
-    )
-    deps = slack.deps
+    """Deliver the outbox to a local Slack stand-in, then click Acknowledge as three people."""
 
     def say(line: str) -> None:
         console.print(line, highlight=False, markup=False)
 
-    say("4. Slack, offline: the outbox delivers to an in-process recorder instead of Slack")
-    outbox.drain()
-    for method, args in client.calls:
-        say(f"   {method} {args['channel']}: {_described(args)}")
-    with reading(rt.engine) as session:
-        first = alerts.listing(session)[0]
-    people = [("a stranger", "U0NOBODY"), ("Ana, the owner", "U0AM"), ("Leo, her lead", "U0LEAD")]
-    ref = AlertRef(alert_id=first.id)
-    for who, user in people:
-        deps.defer(action_kind(ActionId.ALERT_ACK), _click(ActionId.ALERT_ACK, ref, user, who))
-        say(f"   {who} clicks Acknowledge on alert #{first.id}: recorded, acknowledged at once")
-    answers: list[tuple[str, str]] = []
-    worker = Worker(
-        rt.interactions,
-        slack.work,
-        clock=rt.now,
-        responder=lambda url: _PrintedRespond(url, answers),
-    )
-    worker.drain()
-    say("   the worker applies the clicks in order and answers each person privately:")
-    for who, text in answers:
-        say(f"     to {who}: {text}")
-    client.calls.clear()
-    outbox.drain()
-    for method, args in client.calls:
-        say(f"   {method} {args['channel']}, re-rendered from the database: {_described(args)}")
-    for who, user in [("Leo", "U0LEAD"), ("Maya, an admin", "U0ADMIN")]:
-        outcome = reassign_domain(deps, "ad_performance", "U0LEAD", by=user)
-        say(f"   {who}: /ops reassign ad_performance @Leo -> {outcome.text}")
+    with SlackStandIn() as slack:
+        client = WebClient(token="xoxb-demo", base_url=slack.api_url, retry_handlers=[])
+        # The stand-in is not Slack: no need to pace one message a second per channel.
+        outbox = Outbox(
+            rt.engine,
+            SlackTransport(client),
+            clock=rt.now,
+            alerts_channel=rt.manifest.channels.alerts,
+            policy=OutboxPolicy(channel_interval=timedelta(0)),
+        )
+        say("4. Slack, offline: the outbox delivers to a local stand-in of Slack's Web API")
+        outbox.drain()
+        for call in slack.calls_to("chat.postMessage"):
+            shown = _described(call.params["text"], SlackStandIn.blocks_of(call))
+            say(f"   chat.postMessage {call.params['channel']}: {shown}")
+        with reading(rt.engine) as session:
+            first = alerts.listing(session)[0]
+        record = Recorder(rt.interactions, clock=rt.now, wake=lambda: None)
+        people = [
+            ("a stranger", "U0NOBODY"),
+            ("Ana, the owner", "U0AM"),
+            ("Leo, her lead", "U0LEAD"),
+        ]
+        for n, (who, user) in enumerate(people):
+            origin = Origin(user=user, asked_at=rt.now(), response_url=slack.response_url(f"p{n}"))
+            record(AckAlert(origin=origin, alert_id=first.id), f"demo:{n}")  # type: ignore[arg-type]
+            say(
+                f"   {who} clicks Acknowledge on alert #{first.id}: recorded, "
+                "then Slack is told the click arrived"
+            )
+        runner = InteractionRunner(
+            queue=rt.interactions, store=rt.engine, manifest=rt.manifest, work=WORK, clock=rt.now
+        )
+        runner.drain()
+        slack.reset()
+        outbox.drain()
+        say("   the worker applies the clicks in order and answers each person privately:")
+        for call in slack.calls_to("response_url"):
+            who = people[int(call.path.rsplit("/p", 1)[1])][0]
+            say(f"     to {who}: {call.params['text']}")
+        for call in slack.calls_to("chat.update"):
+            shown = _described(call.params["text"], SlackStandIn.blocks_of(call))
+            say(f"   chat.update {call.params['channel']}, re-rendered from the database: {shown}")
+        for who, user in [("Leo", "U0LEAD"), ("Maya, an admin", "U0ADMIN")]:
+            command = ReassignDomain(
+                origin=Origin(user=user, asked_at=rt.now()), domain="ad_performance", to="U0LEAD"
+            )
+            [reply] = apply(
+                rt.engine, rt.manifest, WORK[command.kind], command, now=rt.now(), reply_key=None
+            )
+            say(f"   {who}: /ops reassign ad_performance @Leo -> {reply.message.text}")

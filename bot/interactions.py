@@ -2,26 +2,31 @@
 
 The split exists for the acknowledgement: Slack waits at most 3 seconds for it, and one
 Python process can acknowledge far more clicks per second than it can apply. Recording is
-one small insert; applying (authorize, compare-and-set, audit, re-render) runs in the
-worker process, so a burst of clicks queues there and never in front of an ack.
+one small insert in the web process; applying (authorize, compare-and-set, audit,
+re-render, answer through the outbox) runs in the worker, one request at a time, oldest
+first, so a burst of clicks queues there and never in front of an ack.
 """
 
 from __future__ import annotations
 
+import json
 import logging
 import threading
-from collections.abc import Callable, Mapping
-from dataclasses import dataclass
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any, Protocol
 
-from slack_bolt import Respond
+from pydantic import ValidationError
 from sqlalchemy import Engine
 
-from switchboard.handlers.deferred import Request, Work
+from switchboard.handlers.commands import Command
+from switchboard.handlers.work import Reply, Work, apply, queue_replies, say
 from switchboard.store import interactions
-from switchboard.store.engine import transaction
-from switchboard.store.interactions import Claimed
+from switchboard.store.engine import is_transient, reading, transaction
+from switchboard.store.interactions import Claimed, InteractionState, NewRequest
+from switchboard.store.leases import finish
+from switchboard.store.manifest import AgencyManifest
 
 log = logging.getLogger(__name__)
 SORRY = "Sorry, that could not be completed; it is logged as interaction #{id}."
@@ -35,7 +40,7 @@ class Stop(Protocol):
 
 
 class Wake(Protocol):
-    """What wakes the worker: bot.worker.Doorbell across processes, threading.Event in one."""
+    """What wakes a loop: bot.worker.Doorbell across processes, threading.Event in one."""
 
     def set(self) -> None: ...
     def clear(self) -> None: ...
@@ -46,23 +51,28 @@ class RecordFailed(RuntimeError):
     """The request could not be stored, so it must not be acknowledged."""
 
 
+def new_request(command: Command, request_key: str | None) -> NewRequest:
+    return NewRequest(command.kind, command.model_dump_json(), request_key)
+
+
 class _Pending:
     """A request waiting for its commit."""
 
-    __slots__ = ("body", "error", "kind", "turn", "written")
+    __slots__ = ("duplicate", "error", "request", "turn", "written")
 
-    def __init__(self, kind: str, body: dict[str, Any]) -> None:
-        self.kind, self.body = kind, body
+    def __init__(self, request: NewRequest) -> None:
+        self.request = request
         self.turn = threading.Event()  # set when written, or when it is this thread's turn
         self.written = False
+        self.duplicate = False
         self.error: Exception | None = None
 
 
 class Recorder:
-    """The web process's end: record a request durably, then wake the worker.
+    """The web process's end: record a command durably, then wake the worker.
 
     Group commit: one thread at a time writes, and it writes every request waiting at that
-    moment in one transaction (one fsync); then it hands the turn to the first request that
+    moment in one statement (one fsync); then it hands the turn to the first request that
     arrived meanwhile. Each waiting thread sleeps on its own event, so a batch's threads
     wake together instead of queueing on a lock one by one, which under a busy GIL cost
     milliseconds each.
@@ -76,8 +86,9 @@ class Recorder:
         self._waiting: list[_Pending] = []
         self._writing = False
 
-    def __call__(self, kind: str, body: dict[str, Any]) -> None:
-        mine = _Pending(kind, body)
+    def __call__(self, command: Command, request_key: str | None) -> bool:
+        """Record `command`; False if its request was recorded before (a replay or a retry)."""
+        mine = _Pending(new_request(command, request_key))
         with self._lock:
             self._waiting.append(mine)
             my_turn = not self._writing
@@ -87,25 +98,30 @@ class Recorder:
         if not mine.written:
             self._write_batch()
         if mine.error is not None:
-            raise RecordFailed(f"could not record {kind}") from mine.error
+            raise RecordFailed(f"could not record {command.kind}") from mine.error
+        return not mine.duplicate
 
     def _write_batch(self) -> None:
         with self._lock:
             batch, self._waiting = self._waiting, []
         try:
-            interactions.record(self.engine, [(r.kind, r.body) for r in batch], now=self.clock())
+            known = interactions.record(
+                self.engine, [pending.request for pending in batch], now=self.clock()
+            )
+            for pending in batch:
+                pending.duplicate = pending.request.request_key in known
         except Exception as error:
-            for request in batch:
-                request.error = error
+            for pending in batch:
+                pending.error = error
         finally:
             # Whatever happened, the batch is answered and the turn moves on: a thread
             # left waiting here would hold up every later click.
             with self._lock:
                 following = self._waiting[0] if self._waiting else None
                 self._writing = following is not None
-            for request in batch:
-                request.written = True
-                request.turn.set()
+            for pending in batch:
+                pending.written = True
+                pending.turn.set()
             if following is not None:
                 following.turn.set()  # not written: its thread writes the next batch
         if batch[0].error is None:
@@ -119,103 +135,163 @@ class Recorder:
             log.warning("could not wake the worker", exc_info=True)
 
 
+@dataclass(frozen=True, kw_only=True)
+class ApplyNow:
+    """Apply a command in the web process (a modal's submission: its answer is its ack).
+
+    The request is recorded as done afterwards, so a replay of the same submission is
+    recognised; one that failed may be submitted again.
+    """
+
+    queue: Engine
+    store: Engine
+    manifest: AgencyManifest
+    work: Mapping[str, Work[Any]]
+    clock: Callable[[], datetime]
+    wake: Callable[[], None]
+
+    def __call__(self, command: Command, request_key: str | None) -> Sequence[Reply] | None:
+        if request_key is not None:
+            with reading(self.queue) as session:
+                if interactions.seen(session, request_key):
+                    return None
+        now = self.clock()
+        work = self.work[command.kind]
+        replies = apply(self.store, self.manifest, work, command, now=now, reply_key=None)
+        if request_key is not None:
+            with transaction(self.queue) as session:
+                interactions.record_done(session, new_request(command, request_key), now=now)
+        self.wake()  # the change queued re-renders for the outbox
+        return replies
+
+
 @dataclass(frozen=True)
-class WorkerPolicy:
+class QueuePolicy:
     lease: timedelta = timedelta(seconds=60)  # longer than any one request's work
-    max_attempts: int = 3  # starts of a request whose worker died each time, before giving up
-    idle: float = 1.0  # seconds between looks at the queue when nobody wakes the worker
+    max_attempts: int = 5  # starts (a worker died, or a database error) before giving up
+    retry_after: timedelta = timedelta(seconds=1)  # after a transient error, doubled each time
+    idle: float = 0.5  # seconds between looks at the queue when nobody wakes the worker
 
 
-class Worker:
-    """Claims recorded requests one at a time, oldest first, and runs their deferred work."""
+@dataclass(kw_only=True)
+class InteractionRunner:
+    """Claims recorded commands one at a time, oldest first, and applies them.
 
-    def __init__(
-        self,
-        engine: Engine,
-        work: Mapping[str, Work],
-        *,
-        clock: Callable[[], datetime],
-        policy: WorkerPolicy = WorkerPolicy(),
-        after: Callable[[], None] = lambda: None,
-        responder: Callable[[str | None], Respond] = lambda url: Respond(response_url=url),
-    ) -> None:
-        self.engine, self.work, self.clock, self.policy = engine, work, clock, policy
-        self.after = after  # e.g. kick the outbox drain
-        self.responder = responder  # a request's response_url -> its respond()
+    A command is done once its transaction in the store commits; its answer to the person
+    was queued in that transaction, so whatever happens to the reply afterwards, the click
+    stays done. A transient database error puts the command back, to be retried with
+    backoff under a new lease; any other error fails it, and the person is told.
+    """
+
+    queue: Engine
+    store: Engine
+    manifest: AgencyManifest
+    work: Mapping[str, Work[Any]]
+    clock: Callable[[], datetime]
+    policy: QueuePolicy = field(default_factory=QueuePolicy)
+    on_commit: Callable[[], None] = lambda: None
 
     def drain(self, stop: Stop | None = None) -> int:
-        """Apply requests until none is due or `stop` is set; returns how many were taken."""
-        taken, finished = 0, None
-        while True:
-            try:
-                # One transaction per request: delete the one just done, claim the next.
-                with transaction(self.engine) as session:
-                    if finished is not None:
-                        self._complete(session, finished)
-                    stopping = stop is not None and stop.is_set()
-                    item = None if stopping else self._claim_next(session)
-            except Exception:
-                if finished is not None:  # the claim failed: keep what is done, done
-                    with transaction(self.engine) as session:
-                        self._complete(session, finished)
-                raise
+        """Apply commands until none is due or `stop` is set; returns how many were taken."""
+        taken = 0
+        while not (stop is not None and stop.is_set()):
+            with transaction(self.queue) as session:
+                item = interactions.claim_next(session, now=self.clock(), lease=self.policy.lease)
             if item is None:
                 return taken
             taken += 1
-            finished = item if self._apply(item) else None
-
-    def _complete(self, session: Any, finished: Claimed) -> None:
-        if not interactions.complete(session, finished):
-            log.warning("interaction #%s: its lease expired before it was done", finished.id)
-
-    def _claim_next(self, session: Any) -> Claimed | None:
-        return interactions.claim_next(session, now=self.clock(), lease=self.policy.lease)
+            self._apply(item)
+        return taken
 
     def run(self, stop: Stop, wake: Wake) -> None:
         """Drain until `stop` is set; `wake` (rung by recorders, and on stop) ends an idle wait.
 
-        After work, and on every wake (the web process also wakes the worker when it has
-        queued a message itself), `after` runs: the outbox drain is kicked.
+        A wake also passes `on_commit` on: the web process rings after a modal's change too,
+        which queued messages of its own.
         """
-        woken = False
         while not stop.is_set():
             try:
-                if self.drain(stop) or woken:
-                    self.after()
+                self.drain(stop)
             except Exception:  # the store is unreachable, say: look again after the pause
                 log.exception("interaction queue drain failed; retrying in %s s", self.policy.idle)
-            woken = wake.wait(self.policy.idle)
+            if wake.wait(self.policy.idle):
+                self.on_commit()
             wake.clear()
 
-    def _apply(self, item: Claimed) -> bool:
-        """Run one request's work; False if it failed (and is recorded as failed)."""
+    def _apply(self, item: Claimed) -> None:
         work = self.work.get(item.kind)
-        respond = self.responder(item.body.get("response_url"))
-        if work is None:
-            self._give_up(item, respond, f"no work is registered for {item.kind}")
-            return False
-        if item.attempts > self.policy.max_attempts:
-            why = f"the worker stopped during each of {item.attempts - 1} attempts"
-            self._give_up(item, respond, why)
-            return False
         try:
-            work(Request(item.body, item.received_at), respond)
+            if work is None:
+                raise ValueError(f"no work is registered for {item.kind}")
+            command = work.command.model_validate_json(item.body)
+        except (ValueError, ValidationError) as error:
+            self._give_up(item, None, f"unreadable command: {error}")
+            return
+        if item.attempts > self.policy.max_attempts:
+            self._give_up(item, command, f"not completed in {item.attempts - 1} attempts")
+            return
+        try:
+            apply(
+                self.store,
+                self.manifest,
+                work,
+                command,
+                now=self.clock(),
+                reply_key=f"interaction:{item.id}",
+            )
         except Exception as error:
-            log.exception("interaction #%s (%s) failed", item.id, item.kind)
-            self._give_up(item, respond, f"{type(error).__name__}: {error}")
-            return False
-        return True
+            if is_transient(error) and item.attempts < self.policy.max_attempts:
+                self._retry_later(item, error)
+            else:
+                log.exception("interaction #%s (%s) failed", item.id, item.kind)
+                self._give_up(item, command, f"{type(error).__name__}: {error}")
+            return
+        self._finish(item, state=InteractionState.DONE, finished_at=self.clock())
+        self.on_commit()
 
-    def _give_up(self, item: Claimed, respond: Respond, why: str) -> None:
+    def _retry_later(self, item: Claimed, error: Exception) -> None:
+        wait = self.policy.retry_after * 2 ** (item.attempts - 1)
+        log.warning(
+            "interaction #%s: database busy or unreachable (%s); retrying in %s s",
+            item.id,
+            type(error).__name__,
+            wait.total_seconds(),
+        )
+        self._finish(
+            item,
+            state=InteractionState.PENDING,
+            run_at=self.clock() + wait,
+            last_error=f"{type(error).__name__}: {str(error)[:500]}",
+        )
+
+    def _finish(self, item: Claimed, **values: Any) -> None:
+        with transaction(self.queue) as session:
+            if not finish(session, item.lease, **values):
+                log.warning("interaction #%s: its lease expired before it was done", item.id)
+
+    def _give_up(self, item: Claimed, command: Command | None, why: str) -> None:
         log.error("interaction #%s (%s) failed: %s", item.id, item.kind, why)
-        with transaction(self.engine) as session:
-            interactions.fail(session, item, why[:2000])
-        if item.body.get("response_url"):
-            try:
-                respond(
-                    response_type="ephemeral",
-                    replace_original=False,
-                    text=SORRY.format(id=item.id),
+        self._finish(
+            item, state=InteractionState.FAILED, finished_at=self.clock(), last_error=why[:2000]
+        )
+        if command is None:
+            command = _origin_only(item.body)
+        if command is None or command.origin.response_url is None:
+            return
+        try:
+            with transaction(self.store) as session:
+                sorry = say(SORRY.format(id=item.id))
+                queue_replies(
+                    session, command, sorry, key=f"interaction:{item.id}:failed", now=self.clock()
                 )
-            except Exception:  # the person is not told; the failed row and the log remain
-                log.warning("interaction #%s: could not tell the user", item.id, exc_info=True)
+            self.on_commit()
+        except Exception:  # the person is not told; the failed row and the log remain
+            log.warning("interaction #%s: could not tell the user", item.id, exc_info=True)
+
+
+def _origin_only(body: str) -> Command | None:
+    """What can be read of a command that failed to parse: who asked, where to answer."""
+    try:
+        return Command.model_validate({"origin": json.loads(body)["origin"]})
+    except (ValueError, KeyError, TypeError, ValidationError):
+        return None

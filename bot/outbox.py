@@ -1,10 +1,13 @@
 """Draining the outbox: every message the bot sends leaves through here (DESIGN section 8).
 
-A drain claims the head of each channel's queue (oldest unsent row) when it is due and the
-channel has had no message in the last second, sends it, and records the outcome. Claims
-are leases: a sender that dies is replaced once the lease runs out. Messages to one channel
-therefore go out in order, at most about one a second; 429 waits for Retry-After, 5xx and
-connection errors back off, permanent Slack errors fail the row and are reported.
+A drain claims, through the lease mechanism, the head of each lane (a channel, or a person
+for DMs: the oldest unsent row) when it is due and the lane has had no message in the last
+second, plus every due reply to a response_url (answers to one person, neither ordered nor
+paced), sends them and records the outcome. Messages to one channel therefore go out in
+order, at most about one a second; 429 waits for Retry-After, 5xx and connection errors
+back off, permanent Slack errors fail the row and are reported. Each post carries its
+outbox key in Slack's message metadata, so a post whose outcome was lost in a crash can be
+found in the channel rather than sent twice.
 """
 
 from __future__ import annotations
@@ -12,9 +15,10 @@ from __future__ import annotations
 import http.client
 import logging
 import socket
+import threading
 import urllib.error
-import uuid
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
@@ -22,14 +26,17 @@ from typing import Any
 from slack_sdk import WebClient
 from slack_sdk.errors import SlackApiError
 from slack_sdk.http_retry.builtin_interval_calculators import BackoffRetryIntervalCalculator
-from sqlalchemy import Engine, and_, func, or_, select, update
+from slack_sdk.webhook import WebhookClient
+from sqlalchemy import Engine, and_, func, or_, select
 from sqlalchemy.orm import aliased
 
 from switchboard.store import audit
 from switchboard.store.engine import transaction
+from switchboard.store.leases import Lease, claim, claimable, finish
 from switchboard.store.outbox import OutboxKind, OutboxMessage, OutboxState, by_key, enqueue
 
 log = logging.getLogger(__name__)
+METADATA_EVENT = "switchboard_outbox"
 
 # Slack error codes worth another try; any other error code is permanent.
 RETRYABLE_ERRORS = {
@@ -46,6 +53,7 @@ CONNECTION_ERRORS = (
     urllib.error.URLError,
     http.client.HTTPException,
 )
+RESPOND_TIMEOUT = 5  # seconds: a reply to a person is short, and Slack answers it at once
 
 
 @dataclass(frozen=True)
@@ -53,36 +61,118 @@ class OutboxPolicy:
     channel_interval: timedelta = timedelta(seconds=1)  # Slack allows ~1 message/s/channel
     lease: timedelta = timedelta(seconds=60)
     max_attempts: int = 8  # transient failures before a row is given up as failed
+    max_respond_attempts: int = 4  # a response_url lives 30 minutes: give up sooner
     max_backoff: timedelta = timedelta(minutes=5)
     batch: int = 50
+
+
+class Undelivered(Exception):
+    """A send that did not reach Slack, and what to do about it."""
+
+    def __init__(
+        self, why: str, *, permanent: bool, code: str | None = None, wait: timedelta | None = None
+    ) -> None:
+        super().__init__(why)
+        self.why, self.permanent, self.code, self.wait = why, permanent, code, wait
+
+
+def _undelivered(status: int, code: str | None, retry_after: str | None) -> Undelivered:
+    if status == 429:
+        try:
+            wait = timedelta(seconds=max(1, min(int(retry_after or 1), 3600)))
+        except ValueError:  # Retry-After may be a date, or junk: wait a second and look again
+            wait = timedelta(seconds=1)
+        return Undelivered("ratelimited", permanent=False, code="ratelimited", wait=wait)
+    if status >= 500 or code in RETRYABLE_ERRORS:
+        return Undelivered(f"HTTP {status}: {code or 'server error'}", permanent=False, code=code)
+    return Undelivered(code or f"HTTP {status}", permanent=True, code=code)
+
+
+class SlackTransport:
+    """The Web API calls the outbox makes, each either done or raising Undelivered."""
+
+    def __init__(self, client: WebClient) -> None:
+        self.client = client
+
+    @contextmanager
+    def _translated(self) -> Iterator[None]:
+        """Slack's errors and connection failures, as Undelivered."""
+        try:
+            yield
+        except SlackApiError as error:
+            response = error.response
+            code = response.get("error") if isinstance(response.data, dict) else None
+            raise _undelivered(
+                response.status_code, code, response.headers.get("Retry-After")
+            ) from None
+        except CONNECTION_ERRORS as error:
+            raise Undelivered(f"connection error: {error!r}", permanent=False) from None
+
+    def post(
+        self, channel: str, payload: dict[str, Any], *, key: str, thread_ts: str | None
+    ) -> tuple[str, str]:
+        """Post; returns (channel it landed in, ts)."""
+        with self._translated():
+            response = self.client.chat_postMessage(
+                channel=channel,
+                text=payload["text"],
+                blocks=payload.get("blocks"),
+                thread_ts=thread_ts,
+                unfurl_links=False,
+                metadata={"event_type": METADATA_EVENT, "event_payload": {"key": key}},
+            )
+        return response["channel"], response["ts"]
+
+    def open_dm(self, user: str) -> str:
+        with self._translated():
+            response = self.client.conversations_open(users=user)
+        return response["channel"]["id"]
+
+    def update(self, channel: str, ts: str, payload: dict[str, Any]) -> None:
+        with self._translated():
+            self.client.chat_update(
+                channel=channel, ts=ts, text=payload["text"], blocks=payload.get("blocks")
+            )
+
+    def respond(self, payload: dict[str, Any]) -> None:
+        body = {k: v for k, v in payload.items() if k != "response_url"}
+        webhook = WebhookClient(payload["response_url"], timeout=RESPOND_TIMEOUT)
+        try:
+            answer = webhook.send_dict(body)
+        except CONNECTION_ERRORS as error:
+            raise Undelivered(f"connection error: {error!r}", permanent=False) from None
+        if answer.status_code != 200:
+            raise _undelivered(
+                answer.status_code, answer.body or None, answer.headers.get("Retry-After")
+            )
 
 
 class Outbox:
     def __init__(
         self,
         engine: Engine,
-        client: WebClient,
+        transport: SlackTransport,
         *,
         clock: Callable[[], datetime],
         alerts_channel: str,
         policy: OutboxPolicy = OutboxPolicy(),
     ) -> None:
         self.engine = engine
-        self.client = client
+        self.transport = transport
         self.clock = clock
         self.alerts_channel = alerts_channel
         self.policy = policy
         self._backoff = BackoffRetryIntervalCalculator(backoff_factor=1.0)
 
     def drain_once(self) -> int:
-        """Claim and send every channel's due head once; returns how many were tried."""
-        claimed = self._claim()
-        for row_id, token in claimed:
-            self._send(row_id, token)
-        return len(claimed)
+        """Claim and send every lane's due head once; returns how many were tried."""
+        leases = self._claim()
+        for lease in leases:
+            self._send(lease)
+        return len(leases)
 
     def drain(self, rounds: int = 1000) -> int:
-        """Drain until nothing is due (bounded), as the scheduler and tests do."""
+        """Drain until nothing is due (bounded), as the worker and tests do."""
         total = 0
         for _ in range(rounds):
             sent = self.drain_once()
@@ -91,9 +181,20 @@ class Outbox:
             total += sent
         return total
 
+    def run(self, stop: threading.Event, wake: threading.Event, idle: float = 1.0) -> None:
+        """Drain whenever woken (a change queued messages), and at least every `idle` seconds."""
+        while not stop.is_set():
+            try:
+                self.drain()
+            except Exception:  # the store is unreachable: look again after the pause
+                log.exception("outbox drain failed; retrying in %s s", idle)
+            wake.wait(idle)
+            wake.clear()
+
     # -- claiming ---------------------------------------------------------------------
 
-    def _due_heads(self, now: datetime) -> Any:
+    def _due(self, now: datetime) -> Any:
+        """Rows to send now: each lane's head when the lane is free, and every due reply."""
         unsent = (OutboxState.PENDING, OutboxState.SENDING)
         earlier = aliased(OutboxMessage)
         recent = aliased(OutboxMessage)
@@ -102,7 +203,7 @@ class Outbox:
             .where(earlier.channel == OutboxMessage.channel, earlier.state.in_(unsent))
             .scalar_subquery()
         )
-        channel_busy = (
+        lane_busy = (
             select(recent.id)
             .where(
                 recent.channel == OutboxMessage.channel,
@@ -110,148 +211,128 @@ class Outbox:
             )
             .exists()
         )
+        lane_head = and_(
+            OutboxMessage.channel.is_not(None), OutboxMessage.id == head_id, ~lane_busy
+        )
         return (
             select(OutboxMessage.id)
             .where(
-                OutboxMessage.id == head_id,
+                or_(OutboxMessage.kind == OutboxKind.RESPOND, lane_head),
+                OutboxMessage.state.in_(unsent),
                 OutboxMessage.next_attempt_at <= now,
-                or_(
-                    OutboxMessage.state == OutboxState.PENDING,
-                    and_(
-                        OutboxMessage.state == OutboxState.SENDING,
-                        OutboxMessage.claim_expires_at < now,
-                    ),
-                ),
-                ~channel_busy,
+                claimable(OutboxMessage, now),
             )
             .order_by(OutboxMessage.id)
             .limit(self.policy.batch)
         )
 
-    def _claim(self) -> list[tuple[int, str]]:
+    def _claim(self) -> list[Lease]:
         now = self.clock()
-        claimed = []
         with transaction(self.engine) as session:
-            query = self._due_heads(now)
-            if session.get_bind().dialect.name == "postgresql":
-                # Replicas skip each other's rows instead of waiting on them.
-                query = query.with_for_update(skip_locked=True, of=OutboxMessage)
-            for row_id in session.scalars(query).all():
-                token = str(uuid.uuid4())
-                taken = session.execute(
-                    update(OutboxMessage)
-                    .where(
-                        OutboxMessage.id == row_id,
-                        or_(
-                            OutboxMessage.state == OutboxState.PENDING,
-                            OutboxMessage.claim_expires_at < now,
-                        ),
-                    )
-                    .values(
-                        state=OutboxState.SENDING,
-                        claim_token=token,
-                        claim_expires_at=now + self.policy.lease,
-                    )
-                )
-                if taken.rowcount == 1:  # type: ignore[attr-defined]
-                    claimed.append((row_id, token))
-        return claimed
+            return claim(
+                session,
+                OutboxMessage,
+                self._due(now),
+                now=now,
+                lease=self.policy.lease,
+                state=OutboxState.SENDING,
+            )
 
     # -- sending ----------------------------------------------------------------------
 
-    def _send(self, row_id: int, token: str) -> None:
+    def _send(self, lease: Lease) -> None:
         with transaction(self.engine) as session:
-            row = session.get_one(OutboxMessage, row_id)
+            row = session.get_one(OutboxMessage, lease.id)
             parent = by_key(session, row.parent_key) if row.parent_key else None
         if row.parent_key and (parent is None or parent.ts is None):
             if parent is not None and parent.state is OutboxState.FAILED:
-                self._fail(row, token, f"parent message {row.parent_key} failed")
+                self._fail(row, lease, f"parent message {row.parent_key} failed")
             else:
-                self._retry(row, token, "waiting for parent message", timedelta(seconds=5))
+                self._retry(row, lease, "waiting for parent message", timedelta(seconds=5))
             return
         try:
-            ts = self._call_slack(row, parent)
-        except SlackApiError as error:
-            self._on_slack_error(row, token, error)
-        except CONNECTION_ERRORS as error:
-            self._on_transient(row, token, f"connection error: {error!r}")
-        else:
-            self._record(
-                row.id,  # type: ignore[arg-type]
-                token,
-                state=OutboxState.SENT,
-                ts=ts,
-                sent_at=self.clock(),
-                last_error=None,
-            )
+            landed, ts = self._deliver(row, parent)
+        except Undelivered as problem:
+            self._on_undelivered(row, lease, problem)
+            return
+        self._record(
+            lease,
+            state=OutboxState.SENT,
+            ts=ts,
+            posted_channel=landed,
+            sent_at=self.clock(),
+            last_error=None,
+        )
 
-    def _call_slack(self, row: OutboxMessage, parent: OutboxMessage | None) -> str:
+    def _deliver(
+        self, row: OutboxMessage, parent: OutboxMessage | None
+    ) -> tuple[str | None, str | None]:
+        """Send one row; returns (channel it landed in, ts), None for a reply."""
         payload = row.payload
+        if row.kind is OutboxKind.RESPOND:
+            self.transport.respond(payload)
+            return None, None
         if row.kind is OutboxKind.UPDATE:
             assert parent is not None and parent.ts is not None
-            response = self.client.chat_update(
-                channel=parent.channel,
-                ts=parent.ts,
-                text=payload["text"],
-                blocks=payload.get("blocks"),
-            )
-            return response["ts"]
-        response = self.client.chat_postMessage(
-            channel=row.channel,
-            text=payload["text"],
-            blocks=payload.get("blocks"),
-            thread_ts=parent.ts if parent else None,
-            unfurl_links=False,
-        )
-        return response["ts"]
+            channel = parent.posted_channel or parent.channel
+            assert channel is not None
+            self.transport.update(channel, parent.ts, payload)
+            return channel, parent.ts
+        assert row.channel is not None
+        channel = row.channel
+        if row.kind is OutboxKind.DM:
+            channel = (parent.posted_channel if parent else None) or self.transport.open_dm(channel)
+        thread = parent.ts if parent else None
+        return self.transport.post(channel, payload, key=row.key, thread_ts=thread)
 
-    def _on_slack_error(self, row: OutboxMessage, token: str, error: SlackApiError) -> None:
-        status = error.response.status_code
-        code = error.response.get("error") if isinstance(error.response.data, dict) else None
-        if status == 429:
-            retry_after = int(error.response.headers.get("Retry-After", 1))
+    def _on_undelivered(self, row: OutboxMessage, lease: Lease, problem: Undelivered) -> None:
+        if problem.permanent:
+            self._fail(row, lease, problem.why)
+        elif problem.wait is not None:
             # A rate limit is Slack pacing us, not a failure: it does not use up an attempt.
-            self._retry(row, token, "ratelimited", timedelta(seconds=retry_after), count=False)
-        elif status >= 500 or code in RETRYABLE_ERRORS:
-            self._on_transient(row, token, f"HTTP {status}: {code or 'server error'}")
+            self._retry(row, lease, problem.why, problem.wait, count=False)
         else:
-            self._fail(row, token, code or f"HTTP {status}")
+            self._on_transient(row, lease, problem.why)
 
-    def _on_transient(self, row: OutboxMessage, token: str, why: str) -> None:
-        attempts = row.attempts + 1
-        if attempts >= self.policy.max_attempts:
-            self._fail(row, token, f"gave up after {attempts} attempts: {why}", attempts=attempts)
+    def _on_transient(self, row: OutboxMessage, lease: Lease, why: str) -> None:
+        attempts = row.attempts  # the claim counted this start
+        limit = (
+            self.policy.max_respond_attempts
+            if row.kind is OutboxKind.RESPOND
+            else self.policy.max_attempts
+        )
+        if attempts >= limit:
+            self._fail(row, lease, f"gave up after {attempts} attempts: {why}")
             return
         wait = min(
             timedelta(seconds=self._backoff.calculate_sleep_duration(attempts)),
             self.policy.max_backoff,
         )
-        self._retry(row, token, why, wait)
+        self._retry(row, lease, why, wait)
 
     def _retry(
-        self, row: OutboxMessage, token: str, why: str, wait: timedelta, count: bool = True
+        self, row: OutboxMessage, lease: Lease, why: str, wait: timedelta, count: bool = True
     ) -> None:
+        # The claim counted this start; a wait Slack asked for gives it back.
         self._record(
-            row.id,  # type: ignore[arg-type]
-            token,
+            lease,
             state=OutboxState.PENDING,
-            attempts=row.attempts + 1 if count else row.attempts,
+            attempts=row.attempts if count else row.attempts - 1,
             next_attempt_at=self.clock() + wait,
             last_error=why,
         )
 
-    def _fail(self, row: OutboxMessage, token: str, why: str, attempts: int | None = None) -> None:
-        """Permanent: mark failed, audit it, and tell the alerts channel (once per row)."""
+    def _fail(self, row: OutboxMessage, lease: Lease, why: str) -> None:
+        """Permanent: mark failed and audit it; tell the alerts channel, unless it was a reply
+        to one person (that person's request is done whatever became of its answer)."""
         now = self.clock()
-        log.warning("outbox message %s to %s failed: %s", row.key, row.channel, why)
+        log.warning("outbox message %s (%s) failed: %s", row.key, row.kind.value, why)
         with transaction(self.engine) as session:
-            if not self._record_in(
+            if not finish(
                 session,
-                row.id,
-                token,
+                lease,
                 state=OutboxState.FAILED,
-                last_error=why,  # type: ignore[arg-type]
-                attempts=attempts if attempts is not None else row.attempts + 1,
+                last_error=why,
             ):
                 return
             audit.record(
@@ -261,32 +342,29 @@ class Outbox:
                 action="outbox.failed",
                 subject=f"outbox:{row.key}",
                 before={"state": "sending"},
-                after={"state": "failed", "error": why, "channel": row.channel},
+                after={
+                    "state": "failed",
+                    "error": why,
+                    "kind": row.kind.value,
+                    "channel": row.channel,
+                },
             )
-            if not row.key.startswith("outbox-failed:"):  # never report a failed report
-                enqueue(
-                    session,
-                    key=f"outbox-failed:{row.id}",
-                    kind=OutboxKind.POST,
-                    channel=self.alerts_channel,
-                    payload={
-                        "text": f":warning: Switchboard could not deliver a message to "
-                        f"<#{row.channel}> ({row.kind.value} `{row.key}`): {why}. "
-                        "It will not be retried."
-                    },
-                    now=now,
-                )
+            if row.kind is OutboxKind.RESPOND or row.key.startswith("outbox-failed:"):
+                return  # never report a failed report
+            target = f"<#{row.channel}>" if row.kind is not OutboxKind.DM else f"<@{row.channel}>"
+            enqueue(
+                session,
+                key=f"outbox-failed:{row.id}",
+                kind=OutboxKind.POST,
+                channel=self.alerts_channel,
+                payload={
+                    "text": f":warning: Switchboard could not deliver a message to {target} "
+                    f"({row.kind.value} `{row.key}`): {why}. It will not be retried."
+                },
+                now=now,
+            )
 
-    def _record(self, row_id: int, token: str, **values: Any) -> bool:
-        with transaction(self.engine) as session:
-            return self._record_in(session, row_id, token, **values)
-
-    @staticmethod
-    def _record_in(session: Any, row_id: int, token: str, **values: Any) -> bool:
+    def _record(self, lease: Lease, **values: Any) -> bool:
         """Write the outcome only if our claim still stands (a stale sender changes nothing)."""
-        result = session.execute(
-            update(OutboxMessage)
-            .where(OutboxMessage.id == row_id, OutboxMessage.claim_token == token)
-            .values(claim_token=None, claim_expires_at=None, **values)
-        )
-        return result.rowcount == 1
+        with transaction(self.engine) as session:
+            return finish(session, lease, **values)

@@ -1,83 +1,41 @@
-"""The worker's clock: agents on the manifest's schedules, and the outbox drain."""
+"""The worker's clock: a registry of scheduled entries, run by APScheduler.
+
+An entry is `(id, trigger, function)`; the worker declares its entries (the agents'
+schedules, heartbeats, housekeeping) and the scheduler runs each at most once at a time,
+a missed run coalesced into one.
+"""
 
 from __future__ import annotations
 
 import logging
-import time
-from collections.abc import Callable
-from datetime import datetime
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from zoneinfo import ZoneInfo
 
 from apscheduler.schedulers.background import BackgroundScheduler
-from apscheduler.triggers.cron import CronTrigger
-from sqlalchemy import Engine
-
-from switchboard.bot.agent_runs import RUNNABLE, run_agents
-from switchboard.bot.outbox import Outbox
-from switchboard.store.manifest import AgencyManifest
+from apscheduler.triggers.base import BaseTrigger
 
 log = logging.getLogger(__name__)
-DEFAULT_AGENT_SCHEDULE = "0 * * * *"  # hourly; runs are idempotent per date
-OUTBOX_JOB = "outbox"
-KICK_INTERVAL = 0.5  # seconds
+# APScheduler says "Running job ..." and "executed successfully" at INFO for every run: two
+# lines a second for a frequent entry. Idle is silent; failures still log (WARNING, ERROR).
+logging.getLogger("apscheduler").setLevel(logging.WARNING)
+
+
+@dataclass(frozen=True)
+class Scheduled:
+    id: str
+    trigger: BaseTrigger
+    run: Callable[[], None]
 
 
 class Scheduler:
-    """Agents on the manifest's schedules and the outbox drain, in one process."""
-
-    def __init__(
-        self,
-        outbox: Outbox,
-        engine: Engine,
-        manifest: AgencyManifest,
-        clock: Callable[[], datetime],
-        *,
-        agents: bool = True,
-    ) -> None:
-        self.engine, self.manifest, self.clock = engine, manifest, clock
-        self.scheduler = BackgroundScheduler(timezone=manifest.tz)
-        self.scheduler.add_job(
-            outbox.drain, "interval", seconds=1, id=OUTBOX_JOB, max_instances=1, coalesce=True
-        )
-        for agent in RUNNABLE if agents else ():
-            spec = manifest.agents.get(agent)
-            if spec is None:
-                continue
-            trigger = CronTrigger.from_crontab(
-                spec.schedule or DEFAULT_AGENT_SCHEDULE, timezone=manifest.tz
-            )
+    def __init__(self, entries: Sequence[Scheduled], tz: ZoneInfo) -> None:
+        self.entries = tuple(entries)
+        self.scheduler = BackgroundScheduler(timezone=tz)
+        for entry in self.entries:
             self.scheduler.add_job(
-                self.run_agent,
-                trigger,
-                args=[agent],
-                id=f"agent:{agent}",
-                max_instances=1,
-                coalesce=True,
+                entry.run, entry.trigger, id=entry.id, max_instances=1, coalesce=True
             )
-        self._last_kick = 0.0
-
-    def run_agent(self, agent: str) -> None:
-        now = self.clock()
-        runs = run_agents(
-            self.engine,
-            self.manifest,
-            as_of=now.astimezone(self.manifest.tz).date(),
-            now=now,
-            only=agent,
-        )
-        for run in runs:
-            log.info(run.summary())
-        self.kick()
-
-    def kick(self) -> None:
-        """Drain the outbox now rather than at the next tick (at most twice a second)."""
-        now = time.monotonic()
-        if now - self._last_kick < KICK_INTERVAL:
-            return  # a drain was just asked for; it will carry this message too
-        self._last_kick = now
-        try:
-            self.scheduler.modify_job(OUTBOX_JOB, next_run_time=datetime.now(self.manifest.tz))
-        except Exception:  # not started yet, or shutting down: the next tick drains
-            log.debug("outbox kick skipped", exc_info=True)
 
     def start(self) -> None:
         self.scheduler.start()

@@ -1,9 +1,12 @@
-"""`switchboard run`'s worker process: interactions, the outbox, the agents' schedules.
+"""The worker: applies recorded commands, runs jobs, drains the outbox, keeps the schedules.
 
-The web process only verifies, records and acknowledges; everything that takes time runs
-here, at a lower CPU priority, so that under load Slack's acknowledgements come first and
-the work catches up after. The web process restarts the worker if it dies; whatever it had
-claimed is taken over when the claim's lease expires.
+`switchboard worker` runs one in the foreground (for systemd, Kubernetes or a Procfile);
+`switchboard run` starts one in a child process beside the web process (`WorkerProcess`),
+at a lower CPU priority, so that under load Slack's acknowledgements come first and the
+work catches up after. Inside, each part has its own thread: clicks one at a time in
+order, slow jobs on their own pool, the outbox woken whenever something was queued, and
+APScheduler for the scheduled entries. A heartbeat row in the store says the worker lives;
+`/healthz` reads it, on any replica.
 """
 
 from __future__ import annotations
@@ -14,29 +17,163 @@ import multiprocessing
 import multiprocessing.connection
 import os
 import signal
+import socket
 import threading
 import time
-from collections.abc import Callable
-from dataclasses import dataclass
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
+from datetime import timedelta
 from pathlib import Path
 from typing import Any
 
-from switchboard.bot.interactions import Stop, Wake, Worker
+from apscheduler.triggers.cron import CronTrigger
+from apscheduler.triggers.interval import IntervalTrigger
+
+from switchboard.bot.agent_runs import RUNNABLE, run_agents
+from switchboard.bot.app import outbox_transport
+from switchboard.bot.interactions import InteractionRunner, QueuePolicy, Stop, Wake
+from switchboard.bot.jobs import JobKind, JobRunner, pools
+from switchboard.bot.outbox import Outbox, OutboxPolicy
 from switchboard.bot.runtime import Runtime
-from switchboard.bot.scheduler import Scheduler
+from switchboard.bot.scheduler import Scheduled, Scheduler
+from switchboard.handlers import WORK
+from switchboard.store import interactions, runtime_status
+from switchboard.store.engine import transaction
 
 log = logging.getLogger(__name__)
 NICENESS = 10  # below the web process: acknowledgements first, work after
 RESTART_DELAY = 1.0  # seconds before a dead worker is replaced (doubled while it keeps dying)
 MAX_RESTART_DELAY = 60.0
-UNHEALTHY_AFTER = 30.0  # seconds without a running worker before /healthz says 503
+HEARTBEAT = timedelta(seconds=10)
+FRESH = timedelta(seconds=30)  # a heartbeat older than this: the worker is not running
+STOP_TIMEOUT = 30.0  # seconds a stopping worker may take to finish what it holds
+DEFAULT_AGENT_SCHEDULE = "0 * * * *"  # hourly; runs are idempotent per date
+JOB_KINDS: dict[str, JobKind] = {}  # filled by the capabilities that queue jobs
 LOG_FORMAT = "%(asctime)s %(levelname)s %(processName)s %(name)s: %(message)s"
 
 
-@dataclass(frozen=True)
-class WorkerHealth:
-    ok: bool
-    state: str  # "running", or how long it has been down
+def worker_id() -> str:
+    return f"{socket.gethostname()}:{os.getpid()}"
+
+
+@dataclass
+class Worker:
+    """All of a worker's parts, on one runtime; `run` blocks until `stop` is set."""
+
+    rt: Runtime
+    scheduled: bool = True  # the periodic entries (agents); off for cron-driven deployments
+    job_kinds: Mapping[str, JobKind] = field(default_factory=lambda: JOB_KINDS)
+    job_threads: int = 2
+    queue_policy: QueuePolicy = field(default_factory=QueuePolicy)
+    outbox_policy: OutboxPolicy = field(default_factory=OutboxPolicy)
+    name: str = field(default_factory=worker_id)
+
+    def __post_init__(self) -> None:
+        rt = self.rt
+        self.halt = threading.Event()  # every thread's stop signal
+        self.started = threading.Event()  # set once it has beaten and its parts run
+        self.outbox_wake = threading.Event()
+        self.outbox = Outbox(
+            rt.engine,
+            outbox_transport(rt.settings),
+            clock=rt.now,
+            alerts_channel=rt.manifest.channels.alerts,
+            policy=self.outbox_policy,
+        )
+        self.interactions = InteractionRunner(
+            queue=rt.interactions,
+            store=rt.engine,
+            manifest=rt.manifest,
+            work=WORK,
+            clock=rt.now,
+            policy=self.queue_policy,
+            on_commit=self.outbox_wake.set,
+        )
+        self.job_runners = [
+            JobRunner(
+                rt.engine,
+                rt.manifest,
+                kinds,
+                rt.now,
+                threads=self.job_threads,
+                on_done=self.outbox_wake.set,
+            )
+            for kinds in pools(self.job_kinds.values()).values()
+        ]
+        self.scheduler = Scheduler(self.entries(), rt.manifest.tz)
+
+    def entries(self) -> list[Scheduled]:
+        """What runs on a clock: heartbeats and housekeeping always, agents when scheduled."""
+        every = IntervalTrigger(seconds=HEARTBEAT.total_seconds())
+        entries = [
+            Scheduled("heartbeat", every, self.beat),
+            Scheduled("prune", IntervalTrigger(hours=1), self.prune),
+        ]
+        if self.scheduled:
+            tz = self.rt.manifest.tz
+            for agent in RUNNABLE:
+                spec = self.rt.manifest.agents.get(agent)
+                if spec is not None:
+                    cron = CronTrigger.from_crontab(spec.schedule or DEFAULT_AGENT_SCHEDULE, tz)
+                    entries.append(Scheduled(f"agent:{agent}", cron, self._agent(agent)))
+        return entries
+
+    def _agent(self, agent: str) -> Callable[[], None]:
+        def run() -> None:
+            for result in run_agents(
+                self.rt.engine,
+                self.rt.manifest,
+                as_of=self.rt.today(),
+                now=self.rt.now(),
+                only=agent,
+            ):
+                log.info(result.summary())
+            self.outbox_wake.set()
+
+        return run
+
+    def beat(self) -> None:
+        with transaction(self.rt.engine) as session:
+            runtime_status.beat(session, self.name, now=self.rt.now())
+
+    def prune(self) -> None:
+        with transaction(self.rt.interactions) as session:
+            interactions.prune(session, now=self.rt.now())
+
+    def run(self, stop: Stop, wake: Wake) -> None:
+        """Run every part until `stop` is set; then let each finish what it holds."""
+        threads = [
+            threading.Thread(
+                target=self.outbox.run, args=(self.halt, self.outbox_wake), name="outbox"
+            )
+        ]
+        try:
+            self.beat()
+            for thread in threads:
+                thread.start()
+            for runner in self.job_runners:
+                runner.start(self.halt)
+            self.scheduler.start()
+            self.started.set()
+            log.info("worker started (pid %s, %s)", os.getpid(), self.name)
+            self.interactions.run(stop, wake)
+        finally:
+            self.halt.set()
+            self.outbox_wake.set()
+            self.scheduler.stop()
+            for runner in self.job_runners:
+                runner.join(STOP_TIMEOUT)
+            for thread in threads:
+                thread.join(STOP_TIMEOUT)
+            try:
+                with transaction(self.rt.engine) as session:
+                    runtime_status.forget_worker(session, self.name)
+            except Exception:  # the store is gone; the heartbeat goes stale by itself
+                log.warning("could not remove this worker's heartbeat", exc_info=True)
+            log.info("worker stopped (pid %s, %s)", os.getpid(), self.name)
+
+
+# -- `switchboard run`: the worker in a child process, restarted if it dies ----------------
 
 
 @dataclass(frozen=True)
@@ -47,34 +184,26 @@ class WorkerSpec:
     manifest: Path | None = None
     log_level: int = logging.INFO
     niceness: int = NICENESS
-    agents: bool = True  # run the agents on their schedules (benchmarks turn it off)
+    scheduled: bool = True
 
 
 def worker_main(spec: WorkerSpec, wake: Wake, stop: Stop, ready: Any) -> None:
     # Ctrl-C reaches the whole process group; the web process stops the worker in order.
     signal.signal(signal.SIGINT, signal.SIG_IGN)
-    signal.signal(signal.SIGTERM, lambda *_: _stop(stop, wake))
+    signal.signal(signal.SIGTERM, lambda *_: request_stop(stop, wake))
     os.nice(spec.niceness)
     logging.basicConfig(level=spec.log_level, format=LOG_FORMAT)
     rt = Runtime(db_url=spec.db_url, manifest_override=spec.manifest)
-    slack = rt.slack_app(verify_token=False)
-    scheduler = Scheduler(slack.outbox, rt.engine, rt.manifest, rt.now, agents=spec.agents)
-    slack.deps.kick_outbox = scheduler.kick
-    worker = Worker(rt.interactions, slack.work, clock=rt.now, after=scheduler.kick)
-    scheduler.start()
+    worker = Worker(rt, scheduled=spec.scheduled)
     threading.Thread(target=_stop_with_parent, args=(stop, wake), daemon=True).start()
-    log.info("worker started (pid %s)", os.getpid())
     ready.set()
     try:
         worker.run(stop, wake)
     finally:
-        scheduler.stop()
-        rt.interactions.dispose()
-        rt.engine.dispose()
-        log.info("worker stopped")
+        rt.close()
 
 
-def _stop(stop: Stop, wake: Wake) -> None:
+def request_stop(stop: Stop, wake: Wake) -> None:
     # Neither takes a lock, so this is safe in a signal handler too.
     stop.set()
     wake.set()
@@ -86,7 +215,7 @@ def _stop_with_parent(stop: Stop, wake: Wake) -> None:
     if parent is not None:
         multiprocessing.connection.wait([parent.sentinel])
         log.warning("the web process has gone; stopping")
-        _stop(stop, wake)
+        request_stop(stop, wake)
 
 
 class StopFlag:
@@ -131,26 +260,15 @@ class Doorbell:
 class WorkerProcess:
     """Runs `worker_main` in a child process, restarting it if it dies, until `stop()`."""
 
-    def __init__(
-        self, spec: WorkerSpec, *, monotonic: Callable[[], float] = time.monotonic
-    ) -> None:
-        self.spec, self.monotonic = spec, monotonic
+    def __init__(self, spec: WorkerSpec) -> None:
+        self.spec = spec
         self._context = multiprocessing.get_context("spawn")  # no forked locks or sockets
         self.wake = Doorbell(self._context)
         self._stop = StopFlag(self._context)  # read by the worker between requests
         self._stopping = threading.Event()  # the same, for this process's supervisor
         self.ready = self._context.Event()  # set by each worker once it has started
         self._process: Any = None
-        self._down_since: float | None = None  # monotonic time the last worker exited
         self._supervisor: threading.Thread | None = None
-
-    def health(self) -> WorkerHealth:
-        """Unhealthy once no worker has run for UNHEALTHY_AFTER: a restart is not an outage."""
-        if self._process is not None and self._process.is_alive():
-            return WorkerHealth(True, "running")
-        now = self.monotonic()
-        down = now - (self._down_since if self._down_since is not None else now)
-        return WorkerHealth(down < UNHEALTHY_AFTER, f"not running for {down:.0f} s")
 
     @property
     def pid(self) -> int | None:
@@ -163,10 +281,10 @@ class WorkerProcess:
         )
         self._supervisor.start()
 
-    def stop(self, timeout: float = 30.0) -> None:
-        """Ask the worker to finish the request it holds and stop; kill it after `timeout`."""
+    def stop(self, timeout: float = STOP_TIMEOUT) -> None:
+        """Ask the worker to finish what it holds and stop; kill it after `timeout`."""
         self._stopping.set()
-        _stop(self._stop, self.wake)
+        request_stop(self._stop, self.wake)
         if self._process is not None:
             self._process.join(timeout)
             if self._process.is_alive():
@@ -188,12 +306,11 @@ class WorkerProcess:
     def _supervise(self) -> None:
         delay = RESTART_DELAY
         while True:
-            started = self.monotonic()
+            started = time.monotonic()
             self._process.join()
             if self._stopping.is_set():
                 return
-            self._down_since = self.monotonic()
-            if self.monotonic() - started > MAX_RESTART_DELAY:
+            if time.monotonic() - started > MAX_RESTART_DELAY:
                 delay = RESTART_DELAY  # it had been running well: back to a quick restart
             log.error(
                 "worker exited with code %s; starting another in %s s",
@@ -204,6 +321,5 @@ class WorkerProcess:
                 return
             self.ready.clear()
             self._spawn()
-            self._down_since = None
             # One that dies at once (a bad setting, say) is retried ever more slowly.
             delay = min(delay * 2, MAX_RESTART_DELAY)

@@ -1,15 +1,26 @@
-"""Bolt listeners: parse the payload, authorize, call a store transition, re-render."""
+"""Bolt listeners and the work behind them: parse, authorize, transition, re-render.
+
+Two plain tables come from here: `WORK`, the work the worker runs for each kind of command,
+and `OPS`, the `/ops` command table. `register_all` wires the listeners into a Bolt app for
+the web process; the worker needs only `WORK`.
+"""
+
+from __future__ import annotations
+
+from typing import Any
 
 from slack_bolt import App
 
 from switchboard.handlers import alerts, ops, owners
-from switchboard.handlers.context import Deps
-from switchboard.handlers.deferred import Deferred, Work
+from switchboard.handlers.deps import Deps
+from switchboard.handlers.ops import Subcommand
+from switchboard.handlers.work import NOTICES, Work, combine
+
+WORK: dict[str, Work[Any]] = combine(NOTICES, alerts.WORK, owners.WORK, ops.WORK)
+OPS: tuple[Subcommand, ...] = (*ops.SUBCOMMANDS, *owners.SUBCOMMANDS)
 
 
-def register_all(app: App, deps: Deps) -> dict[str, Work]:
-    """Register every listener; returns the deferred work the worker runs, by kind."""
-    deferred = Deferred(app, deps)
-    for module in (ops, alerts, owners):
-        module.register(app, deps, deferred)
-    return deferred.work
+def register_all(app: App, deps: Deps) -> None:
+    ops.register(app, deps, OPS)
+    alerts.register(app, deps)
+    owners.register(app, deps)

@@ -12,11 +12,16 @@ from datetime import datetime
 from sqlmodel import Session, select
 
 from switchboard.agents.pacing_alerts import AlertChange, ChangeKind
-from switchboard.handlers.context import AlertLabel, Views
-from switchboard.store.alerts import Alert
+from switchboard.handlers.views import alerts as views
+from switchboard.handlers.views.alerts import AlertLabel
+from switchboard.handlers.views.message import Message
+from switchboard.store import alerts
+from switchboard.store.alerts import Alert, AlertState
 from switchboard.store.manifest import AgencyManifest
 from switchboard.store.outbox import OutboxKind, enqueue, exists
 from switchboard.store.source_data import AdAccount, Client
+
+AGENT = "pacing"
 
 
 def post_key(alert_id: int) -> str:
@@ -33,27 +38,38 @@ def label(session: Session, alert: Alert) -> AlertLabel:
     return AlertLabel(client_name=client_name, account_name=account_name)
 
 
+def alert_listing(session: Session, manifest: AgencyManifest) -> Message:
+    """`/ops alerts`: open and acknowledged alerts (suppressed ones are held back by design)."""
+    rows = [
+        (alert, label(session, alert))
+        for alert in alerts.listing(session)
+        if alert.state is not AlertState.SUPPRESSED
+    ]
+    return views.alert_list(rows, manifest.tz)
+
+
 def refresh(
     session: Session,
     alert: Alert,
     *,
     event: str,
-    views: Views,
     manifest: AgencyManifest,
     now: datetime,
     names: AlertLabel | None = None,
 ) -> None:
     """Queue a re-render of the alert's channel post, if it was ever posted."""
-    if not exists(session, post_key(alert.id)):  # type: ignore[arg-type]
+    key = post_key(alert.id)  # type: ignore[arg-type]
+    if not exists(session, key):
         return
     message = views.alert_message(alert, names or label(session, alert), manifest.tz)
     enqueue(
         session,
-        key=f"{post_key(alert.id)}:{event}",  # type: ignore[arg-type]
+        key=f"{key}:{event}",
         kind=OutboxKind.UPDATE,
         channel=manifest.channels.alerts,
         payload=message.payload(),
-        parent_key=post_key(alert.id),  # type: ignore[arg-type]
+        parent_key=key,
+        agent=AGENT,
         now=now,
     )
 
@@ -62,7 +78,6 @@ def publish_changes(
     session: Session,
     changes: Sequence[AlertChange],
     *,
-    views: Views,
     manifest: AgencyManifest,
     now: datetime,
 ) -> None:
@@ -80,27 +95,24 @@ def publish_changes(
                 kind=OutboxKind.POST,
                 channel=channel,
                 payload=message.payload(),
+                agent=AGENT,
                 now=now,
             )
         elif change.kind in (ChangeKind.OPENED, ChangeKind.WORSENED):
             # Posted before (worse now, or open again after a suppression): update the post
             # and reply in its thread, so people are notified without a second post.
             event = f"notify:{alert.notifications}"
-            refresh(
-                session, alert, event=event, views=views, manifest=manifest, now=now, names=names
-            )
-            reply = views.alert_worse(alert, names)
+            refresh(session, alert, event=event, manifest=manifest, now=now, names=names)
             enqueue(
                 session,
                 key=f"{key}:{event}:reply",
                 kind=OutboxKind.POST,
                 channel=channel,
-                payload=reply.payload(),
+                payload=views.alert_worse(alert, names).payload(),
                 parent_key=key,
+                agent=AGENT,
                 now=now,
             )
         else:  # resolved or suppressed: the post shows the new state
             event = f"{change.kind.value}:{alert.updated_at.isoformat()}"
-            refresh(
-                session, alert, event=event, views=views, manifest=manifest, now=now, names=names
-            )
+            refresh(session, alert, event=event, manifest=manifest, now=now, names=names)

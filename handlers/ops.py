@@ -1,126 +1,163 @@
-"""`/ops`: parse the text into a command, ack at once, answer ephemerally."""
+"""`/ops`: a command table (name, argument parser, work), one place, help generated from it.
+
+Each handler module contributes its rows (`SUBCOMMANDS`); `handlers.OPS` is the whole table.
+A row's parser turns the words after the name into a typed command, or raises UsageError
+saying what is wrong; the command's work (registered by kind) authorizes and answers in the
+worker. `/ops help` and usage mistakes are answered in the acknowledgement itself.
+"""
 
 from __future__ import annotations
 
 import re
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
-from datetime import datetime
-from typing import Any
+from typing import Any, ClassVar
 
-from slack_bolt import Ack, App, Respond
+from pydantic import Field
+from slack_bolt import Ack, App, BoltRequest
 
-from switchboard.handlers import owners
-from switchboard.handlers.alert_posts import label
-from switchboard.handlers.context import Deps, Message
-from switchboard.handlers.deferred import Deferred, Request
-from switchboard.store import alerts, audit, ownership
-from switchboard.store.alerts import AlertState
-from switchboard.store.engine import reading
+from switchboard.handlers.alert_posts import alert_listing
+from switchboard.handlers.commands import Command, Origin
+from switchboard.handlers.deps import Deps
+from switchboard.handlers.slack_requests import origin_of, request_key
+from switchboard.handlers.views import ops as views
+from switchboard.handlers.views.message import Message
+from switchboard.handlers.work import Reply, Work, WorkContext, registry
+from switchboard.store import audit, ownership
+from switchboard.store.manifest import AgencyManifest
+from switchboard.store.slack_ids import MENTION_RE, is_user_id
 
-# Slack escapes mentions in command text as <@U123|name> (should_escape) or <@U123>.
-_MENTION = re.compile(r"^<@([UW][A-Z0-9]+)(?:\|[^>]*)?>$")
-_USER_ID = re.compile(r"^[UW][A-Z0-9]{2,}$")
+_COUNT = re.compile(r"^[0-9]{1,4}$")  # ASCII digits only: str.isdigit also accepts "²"
 AUDIT_DEFAULT, AUDIT_MAX = 10, 50
+ECHO = 60  # characters of the person's own text quoted back in a usage message
 
 
 class UsageError(ValueError):
     """The text is not a command; the message says what was wrong."""
 
 
+Parser = Callable[[Sequence[str], AgencyManifest, Origin], Command]
+
+
 @dataclass(frozen=True)
-class Command:
-    name: str
-    domain: str | None = None
-    user: str | None = None
-    count: int | None = None
+class Subcommand:
+    usage: str  # "reassign DOMAIN @user": the name, then its arguments
+    summary: str  # what it does, for help
+    parse: Parser | None  # None: answered in the acknowledgement (help)
+
+    @property
+    def name(self) -> str:
+        return self.usage.split()[0]
 
 
-def parse_user(token: str, deps: Deps) -> str:
-    if match := _MENTION.match(token):
+def parse_person(token: str, manifest: AgencyManifest) -> str:
+    if match := MENTION_RE.match(token):
         return match.group(1)
-    if _USER_ID.match(token):
+    if is_user_id(token):
         return token
     name = token.removeprefix("@").lower()
-    for person in deps.manifest.people:
+    for person in manifest.people:
         if person.name.lower() == name:
             return person.slack_id
-    raise UsageError(f"'{token}' is not a person: mention them, like @Ana")
+    raise UsageError(f"'{token[:ECHO]}' is not a person: mention them, like @Ana")
 
 
-def parse(text: str, deps: Deps) -> Command:
+def no_arguments(command: type[Command]) -> Parser:
+    """The parser of a subcommand that takes nothing but who asked (`parse` checks the rest)."""
+    return lambda _args, _manifest, origin: command(origin=origin)
+
+
+def parse(
+    text: str, table: Sequence[Subcommand], manifest: AgencyManifest, origin: Origin
+) -> Command | None:
+    """The command `text` asks for, or None for help; raises UsageError."""
     words = (text or "").split()
-    if not words or words[0].lower() == "help":
-        return Command("help")
-    verb, args = words[0].lower(), words[1:]
-    if verb in ("alerts", "owners") and not args:
-        return Command(verb)
-    if verb == "audit" and len(args) <= 1:
-        if args and not (args[0].isdigit() and 1 <= int(args[0]) <= AUDIT_MAX):
-            raise UsageError(f"`/ops audit N`: N must be a number from 1 to {AUDIT_MAX}")
-        return Command("audit", count=int(args[0]) if args else AUDIT_DEFAULT)
-    if verb == "reassign":
-        if len(args) != 2:
-            raise UsageError("`/ops reassign DOMAIN @user`: name one domain and one person")
-        domain = args[0].lower()
-        if domain not in deps.manifest.domains:
-            known = ", ".join(sorted(deps.manifest.domains))
-            raise UsageError(f"'{args[0]}' is not a domain (domains: {known})")
-        return Command("reassign", domain=domain, user=parse_user(args[1], deps))
-    raise UsageError(f"'{text.strip()[:60]}' is not an /ops command")
+    if not words:
+        return None
+    rows = {row.name: row for row in table}
+    row = rows.get(words[0].lower())
+    if row is None:
+        raise UsageError(f"'{text.strip()[:ECHO]}' is not an /ops command")
+    if row.parse is None:
+        return None
+    if row.usage == row.name and len(words) > 1:
+        raise UsageError(f"`/ops {row.name}` takes no arguments")
+    return row.parse(words[1:], manifest, origin)
 
 
-def alert_listing(deps: Deps) -> Message:
-    """Open and acknowledged alerts (suppressed ones are held back by design)."""
-    with reading(deps.engine) as session:
-        rows = [
-            (a, label(session, a))
-            for a in alerts.listing(session)
-            if a.state is not AlertState.SUPPRESSED
-        ]
-    return deps.views.alert_list(rows, deps.tz)
+def usage(table: Sequence[Subcommand]) -> list[tuple[str, str]]:
+    return [(row.usage, row.summary) for row in table]
 
 
-def answer(deps: Deps, command: Command, user: str, *, asked_at: datetime) -> Message:
-    views = deps.views
-    if command.name == "help":
-        return views.help()
-    if command.name == "alerts":
-        return alert_listing(deps)
-    if command.name == "owners":
-        with reading(deps.engine) as session:
-            rows = ownership.all_owners(session)
-        return views.owners(rows, deps.manifest)
-    if command.name == "audit":
-        with reading(deps.engine) as session:
-            events = audit.recent(session, command.count or AUDIT_DEFAULT)
-        return views.audit_list(events, deps.tz)
-    assert command.name == "reassign" and command.domain and command.user
-    outcome = owners.reassign_domain(deps, command.domain, command.user, by=user, asked_at=asked_at)
-    return Message(text=outcome.text)
+def help_message(table: Sequence[Subcommand], problem: str | None = None) -> Message:
+    return views.help(usage(table), problem)
 
 
-def register(app: App, deps: Deps, deferred: Deferred) -> None:
-    def answer_later(request: Request, respond: Respond) -> None:
-        try:
-            command = parse(request.body.get("text", ""), deps)
-        except UsageError as problem:  # the manifest changed since the ack
-            reply = deps.views.help(str(problem))
-        else:
-            reply = answer(deps, command, request.body["user_id"], asked_at=request.received_at)
-        respond(response_type="ephemeral", **reply.payload())
+# -- the subcommands of this module -----------------------------------------------------------
 
-    kind = deferred.register("command:/ops", answer_later)
 
+class ListAlerts(Command):
+    kind: ClassVar[str] = "ops.alerts"
+
+
+class ListOwners(Command):
+    kind: ClassVar[str] = "ops.owners"
+
+
+class ListAudit(Command):
+    kind: ClassVar[str] = "ops.audit"
+    count: int = Field(ge=1, le=AUDIT_MAX)
+
+
+def _audit(args: Sequence[str], _manifest: AgencyManifest, origin: Origin) -> Command:
+    if len(args) > 1 or (args and not (_COUNT.match(args[0]) and 1 <= int(args[0]) <= AUDIT_MAX)):
+        raise UsageError(f"`/ops audit N`: N must be a number from 1 to {AUDIT_MAX}")
+    return ListAudit(origin=origin, count=int(args[0]) if args else AUDIT_DEFAULT)
+
+
+def list_alerts(ctx: WorkContext, _command: ListAlerts) -> list[Reply]:
+    return [Reply(alert_listing(ctx.session, ctx.manifest))]
+
+
+def list_owners(ctx: WorkContext, _command: ListOwners) -> list[Reply]:
+    return [Reply(views.owners(ownership.all_owners(ctx.session), ctx.manifest))]
+
+
+def list_audit(ctx: WorkContext, command: ListAudit) -> list[Reply]:
+    return [Reply(views.audit_list(audit.recent(ctx.session, command.count), ctx.tz))]
+
+
+WORK = registry(
+    Work(ListAlerts, list_alerts), Work(ListOwners, list_owners), Work(ListAudit, list_audit)
+)
+SUBCOMMANDS = (
+    Subcommand("help", "this list", None),
+    Subcommand(
+        "alerts", "open pacing alerts, with Acknowledge and Reassign", no_arguments(ListAlerts)
+    ),
+    Subcommand(
+        "owners", "each data domain, its owning agent and its human owner", no_arguments(ListOwners)
+    ),
+    Subcommand(
+        "audit [N]", f"the last N changes (default {AUDIT_DEFAULT}, at most {AUDIT_MAX})", _audit
+    ),
+)
+
+
+def register(app: App, deps: Deps, table: Sequence[Subcommand]) -> None:
     @app.command("/ops")
-    def ack_ops(ack: Ack, body: dict[str, Any]) -> None:
+    def on_ops(ack: Ack, body: dict[str, Any], request: BoltRequest) -> None:
         """Help and usage problems are answered in the ack itself; the rest comes after."""
+        origin = origin_of(body, request.headers, deps.clock)
         try:
-            parsed = parse(body.get("text", ""), deps)
+            command = parse(body.get("text", ""), table, deps.manifest, origin)
         except UsageError as problem:
-            ack(response_type="ephemeral", **deps.views.help(str(problem)).payload())
+            ack(response_type="ephemeral", **help_message(table, str(problem)).payload())
             return
-        if parsed.name == "help":
-            ack(response_type="ephemeral", **deps.views.help().payload())
+        if command is None:
+            ack(response_type="ephemeral", **help_message(table).payload())
             return
-        deps.defer(kind, body)
+        if not deps.record(command, request_key(body)):
+            ack(response_type="ephemeral", text="That request was already handled.")
+            return
         ack()

@@ -1,108 +1,107 @@
-"""Domain ownership: `/ops reassign`, the Reassign button and its modal."""
+"""Domain ownership: `/ops reassign`, the Reassign button on `/ops owners`, and its modal."""
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-from datetime import datetime
-from typing import Any
+from collections.abc import Sequence
+from typing import ClassVar
 
-from slack_bolt import Ack, App, Respond
-from slack_sdk import WebClient
+from pydantic import Field
+from slack_bolt import App
 
-from switchboard.handlers.context import Deps
-from switchboard.handlers.deferred import Deferred
-from switchboard.handlers.interaction import (
-    ack_now,
-    clicked,
-    open_picker,
-    picked_person,
-    refuse_in_modal,
-    tell,
-)
+from switchboard.handlers.commands import Command, Origin
+from switchboard.handlers.deps import Deps
+from switchboard.handlers.modals import PersonPicker, register_person_picker
+from switchboard.handlers.ops import Subcommand, UsageError, parse_person
 from switchboard.handlers.permissions import REASSIGN_OWNER, check
 from switchboard.handlers.refs import ActionId, CallbackId, DomainRef
+from switchboard.handlers.views.text import escape, mention
+from switchboard.handlers.work import Reply, Work, WorkContext, refuse, registry, say
 from switchboard.store import ownership
-from switchboard.store.engine import reading, transaction
+from switchboard.store.engine import reading
+from switchboard.store.manifest import AgencyManifest
 from switchboard.store.ownership import DomainOwner
 
 
-@dataclass(frozen=True)
-class Outcome:
-    done: bool
-    text: str  # what to tell the person who asked
+class ReassignDomain(Command):
+    kind: ClassVar[str] = "owner.reassign"
+    domain: str = Field(min_length=1, max_length=64)
+    to: str
 
 
-def reassign_domain(
-    deps: Deps, domain: str, to: str, *, by: str, asked_at: datetime | None = None
-) -> Outcome:
-    """Authorize, then hand `domain` to `to` (compare-and-set, audited).
+def reassign_domain(ctx: WorkContext, command: ReassignDomain) -> list[Reply]:
+    """Authorize, then hand the domain to `to` (compare-and-set, audited).
 
-    `asked_at`: when the person asked, for a queued command. Changes are dated when they were
-    asked, so requests apply in the order people made them: a change asked for after this
-    one wins, and a late or replayed request never undoes it.
+    Changes are dated when they were asked (Slack's time), so requests apply in the order
+    people made them: a change asked for after this one wins, and a late or replayed
+    request never undoes it.
     """
-    if deps.manifest.person(to) is None:
-        return Outcome(False, f"<@{to}> is not in the agency manifest, so cannot own a domain.")
-    with transaction(deps.engine) as session:
-        row = session.get(DomainOwner, domain)
-        if row is None:
-            return Outcome(False, f"There is no domain '{domain}'.")
-        decision = check(REASSIGN_OWNER, by, deps.manifest, owner=row.owner)
-        if not decision.allowed:
-            return Outcome(False, decision.reason)
-        if row.owner == to:
-            return Outcome(False, f"<@{to}> already owns {domain}.")
-        if asked_at is not None and row.updated_at > asked_at:
-            return Outcome(
-                False,
-                f"{domain} was reassigned to <@{row.owner}> by <@{row.updated_by}> after you "
-                "asked; nothing changed.",
-            )
-        before = row.owner
-        asked = asked_at if asked_at is not None else deps.clock()
-        won = ownership.reassign(session, domain, expected_owner=before, to=to, by=by, now=asked)
+    domain, to, by = command.domain, command.to, command.origin.user
+    asked_at = command.origin.asked_at
+    if ctx.manifest.person(to) is None:
+        return refuse(f"{mention(to)} is not in the agency manifest, so cannot own a domain.")
+    row = ctx.session.get(DomainOwner, domain)
+    if row is None:
+        return refuse(f"There is no domain '{escape(domain)}'.")
+    decision = check(REASSIGN_OWNER, by, ctx.manifest, owner=row.owner)
+    if not decision.allowed:
+        return refuse(decision.reason)
+    if row.owner == to:
+        return refuse(f"{mention(to)} already owns {domain}.")
+    if row.updated_at > asked_at:
+        return refuse(
+            f"{domain} was reassigned to {mention(row.owner)} by {mention(row.updated_by)} "
+            "after you asked; nothing changed."
+        )
+    before = row.owner
+    won = ownership.reassign(ctx.session, domain, expected_owner=before, to=to, by=by, now=asked_at)
     if not won:
-        return Outcome(False, f"{domain} was reassigned by someone else just now; nothing changed.")
-    return Outcome(True, f"{domain} is now owned by <@{to}> (was <@{before}>).")
+        return refuse(f"{domain} was reassigned by someone else just now; nothing changed.")
+    return say(f"{domain} is now owned by {mention(to)} (was {mention(before)}).")
 
 
-def register(app: App, deps: Deps, _deferred: Deferred) -> None:
-    def open_modal(body: dict[str, Any], client: WebClient, respond: Respond) -> None:
-        if not (ref := clicked(body, DomainRef, respond)):
-            return
-        with reading(deps.engine) as session:
-            row = session.get(DomainOwner, ref.domain)
-        if row is None:
-            tell(respond, f"There is no domain '{ref.domain}'.")
-            return
-        decision = check(REASSIGN_OWNER, body["user"]["id"], deps.manifest, owner=row.owner)
-        if not decision.allowed:
-            tell(respond, decision.reason)
-            return
-        open_picker(
-            client,
-            body,
-            deps.views,
-            callback_id=CallbackId.OWNER_REASSIGN,
-            title="Reassign domain",
-            prompt=f"New owner of {ref.domain}",
-            ref=ref,
-            current=row.owner,
-        )
+WORK = registry(Work(ReassignDomain, reassign_domain))
 
-    # Opens a modal, so it runs here, not in the worker: its trigger_id lasts 3 seconds.
-    app.action(ActionId.OWNER_REASSIGN)(ack=ack_now, lazy=[open_modal])
 
-    @app.view(CallbackId.OWNER_REASSIGN)
-    def submit(ack: Ack, body: dict[str, Any], view: dict[str, Any]) -> None:
-        if not (picked := picked_person(view, DomainRef, ack)):
-            return
-        ref, to = picked
-        outcome = reassign_domain(deps, ref.domain, to, by=body["user"]["id"])
-        if not outcome.done:
-            refuse_in_modal(ack, outcome.text)
-            return
-        ack(
-            response_action="update",
-            view=deps.views.notice_modal("Domain reassigned", outcome.text),
-        )
+def _reassign(args: Sequence[str], manifest: AgencyManifest, origin: Origin) -> Command:
+    if len(args) != 2:
+        raise UsageError("`/ops reassign DOMAIN @user`: name one domain and one person")
+    domain = args[0].lower()
+    if domain not in manifest.domains:
+        known = ", ".join(sorted(manifest.domains))
+        raise UsageError(f"'{args[0][:60]}' is not a domain (domains: {known})")
+    return ReassignDomain(origin=origin, domain=domain, to=parse_person(args[1], manifest))
+
+
+SUBCOMMANDS = (
+    Subcommand(
+        "reassign DOMAIN @user",
+        "hand a domain to another person (admins, or its owner)",
+        _reassign,
+    ),
+)
+
+
+def _prepare_reassign(deps: Deps, ref: DomainRef, origin: Origin) -> tuple[str, str | None] | str:
+    with reading(deps.engine) as session:
+        row = session.get(DomainOwner, ref.domain)
+    if row is None:
+        return f"There is no domain '{escape(ref.domain)}'."
+    decision = check(REASSIGN_OWNER, origin.user, deps.manifest, owner=row.owner)
+    if not decision.allowed:
+        return decision.reason
+    return f"New owner of {ref.domain}", row.owner
+
+
+REASSIGN_PICKER = PersonPicker(
+    action_id=ActionId.OWNER_REASSIGN,
+    callback_id=CallbackId.OWNER_REASSIGN,
+    ref_type=DomainRef,
+    title="Reassign domain",
+    done_title="Domain reassigned",
+    prepare=_prepare_reassign,
+    command=lambda origin, ref, to: ReassignDomain(origin=origin, domain=ref.domain, to=to),
+)
+
+
+def register(app: App, deps: Deps) -> None:
+    register_person_picker(app, deps, REASSIGN_PICKER)

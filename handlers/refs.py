@@ -31,9 +31,10 @@ class CallbackId(StrEnum):
     ALERT_REASSIGN = "alert.reassign"
 
 
-# Block and action ids inside the reassign modals.
+# Inside modals: each input block holds one element with this action id, so every input's
+# value is read back the same way; block ids name the inputs.
+INPUT_ACTION = "value"
 ASSIGNEE_BLOCK = "assignee"
-ASSIGNEE_ACTION = "user"
 
 
 class BadReference(ValueError):

@@ -15,7 +15,7 @@ from sqlalchemy import Index, text
 from sqlmodel import Field, Session, SQLModel, col, select
 
 from switchboard.store import audit
-from switchboard.store.transitions import compare_and_set
+from switchboard.store.transitions import transition
 from switchboard.store.types import ExactDecimal, UTCDateTime, enum_type
 
 
@@ -49,7 +49,7 @@ class Alert(SQLModel, table=True):
     )
 
     id: int | None = Field(default=None, primary_key=True)
-    domain: str = Field(default="ad_performance", max_length=64)
+    domain: str = Field(max_length=64)  # the data domain its agent owns (the manifest says)
     account_id: str = Field(index=True, max_length=64)
     client_id: str = Field(max_length=64)
     month: str = Field(max_length=7)
@@ -129,22 +129,24 @@ def _move(
     note: dict[str, object] | None = None,
     **values: object,
 ) -> bool:
-    """One transition: compare-and-set the state, and audit it in the same transaction."""
-    before = session.get_one(Alert, alert_id).state
-    won = compare_and_set(
-        session, Alert, alert_id, expected=expected, to=to, updated_at=now, **values
+    return transition(
+        session,
+        Alert,
+        alert_id,
+        expected=expected,
+        to=to,
+        actor=actor,
+        action=action,
+        now=now,
+        subject=f"alert:{alert_id}",
+        note=note,
+        updated_at=now,
+        **values,
     )
-    if won:
-        audit.record(
-            session,
-            at=now,
-            actor=actor,
-            action=action,
-            subject=f"alert:{alert_id}",
-            before={"state": before.value},
-            after={"state": to.value, **(note or {})},
-        )
-    return won
+
+
+def _outcome(session: Session, alert_id: int, won: bool) -> Outcome:
+    return Outcome(won=won, alert=session.get_one(Alert, alert_id, populate_existing=True))
 
 
 def acknowledge(session: Session, alert_id: int, *, by: str, now: datetime) -> Outcome:
@@ -160,7 +162,7 @@ def acknowledge(session: Session, alert_id: int, *, by: str, now: datetime) -> O
         acknowledged_by=by,
         acknowledged_at=now,
     )
-    return Outcome(won=won, alert=session.get_one(Alert, alert_id, populate_existing=True))
+    return _outcome(session, alert_id, won)
 
 
 def reassign(
@@ -173,26 +175,20 @@ def reassign(
     now: datetime,
 ) -> Outcome:
     """Hand the alert to another person, if nobody else reassigned it meanwhile."""
-    won = compare_and_set(
+    won = transition(
         session,
         Alert,
         alert_id,
-        state_field="assignee",
+        field="assignee",
         expected=expected_assignee,
         to=to,
+        actor=by,
+        action="alert.reassign",
+        now=now,
+        subject=f"alert:{alert_id}",
         updated_at=now,
     )
-    if won:
-        audit.record(
-            session,
-            at=now,
-            actor=by,
-            action="alert.reassign",
-            subject=f"alert:{alert_id}",
-            before={"assignee": expected_assignee},
-            after={"assignee": to},
-        )
-    return Outcome(won=won, alert=session.get_one(Alert, alert_id, populate_existing=True))
+    return _outcome(session, alert_id, won)
 
 
 def open_new(session: Session, alert: Alert, *, actor: str, now: datetime) -> Alert:
@@ -218,9 +214,9 @@ def suppress(
     """open → suppressed: a cross-check now holds the alert back (acknowledged ones stay)."""
     return _move(
         session,
-        alert.id,
+        alert.id,  # type: ignore[arg-type]
         expected=AlertState.OPEN,
-        to=AlertState.SUPPRESSED,  # type: ignore[arg-type]
+        to=AlertState.SUPPRESSED,
         actor=actor,
         action="alert.suppress",
         now=now,
@@ -234,9 +230,9 @@ def unsuppress(session: Session, alert: Alert, *, actor: str, now: datetime) -> 
     """suppressed → open: the cross-check no longer holds; people must hear of it now."""
     return _move(
         session,
-        alert.id,
+        alert.id,  # type: ignore[arg-type]
         expected=AlertState.SUPPRESSED,
-        to=AlertState.OPEN,  # type: ignore[arg-type]
+        to=AlertState.OPEN,
         actor=actor,
         action="alert.unsuppress",
         now=now,
@@ -249,9 +245,9 @@ def resolve(session: Session, alert: Alert, *, reason: str, actor: str, now: dat
     """Any unresolved state → resolved."""
     return _move(
         session,
-        alert.id,
+        alert.id,  # type: ignore[arg-type]
         expected=UNRESOLVED,
-        to=AlertState.RESOLVED,  # type: ignore[arg-type]
+        to=AlertState.RESOLVED,
         actor=actor,
         action="alert.resolve",
         now=now,

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
@@ -11,10 +12,17 @@ from alembic import command
 from alembic.config import Config
 from alembic.runtime.migration import MigrationContext
 from alembic.script import ScriptDirectory
-from sqlalchemy import Engine, create_engine, event, text
-from sqlalchemy.engine import make_url
+from sqlalchemy import Engine, Select, create_engine, event, text
+from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy.engine import Connection, make_url
+from sqlalchemy.exc import DBAPIError, OperationalError
+from sqlalchemy.orm import Session as OrmSession
 from sqlmodel import Session
 
+log = logging.getLogger(__name__)
+# Alembic says "Context impl SQLiteImpl" and more at INFO on every start; a migration that
+# really runs is logged once, below.
+logging.getLogger("alembic").setLevel(logging.WARNING)
 MIGRATIONS = Path(__file__).parent / "migrations"
 # Any constant shared by replicas: only one of them migrates at a time.
 _MIGRATION_LOCK_ID = 0x5B0A4D
@@ -92,14 +100,19 @@ def upgrade(engine: Engine, target: str = ALL_BRANCHES) -> None:
             connection.execute(text("SELECT pg_advisory_lock(:id)"), {"id": _MIGRATION_LOCK_ID})
             try:
                 if needs_upgrade(engine, target):
-                    command.upgrade(alembic_config(engine), target)
+                    _migrate(engine, target)
             finally:
                 connection.execute(
                     text("SELECT pg_advisory_unlock(:id)"), {"id": _MIGRATION_LOCK_ID}
                 )
                 connection.commit()
     elif needs_upgrade(engine, target):
-        command.upgrade(alembic_config(engine), target)
+        _migrate(engine, target)
+
+
+def _migrate(engine: Engine, target: str) -> None:
+    command.upgrade(alembic_config(engine), target)
+    log.info("database %s migrated to the newest schema", engine.url.render_as_string())
 
 
 def open_store(url: str, **engine_options: Any) -> Engine:
@@ -164,3 +177,35 @@ def reading(engine: Engine) -> Iterator[Session]:
     """
     with Session(engine.execution_options(**{_READONLY: True}), expire_on_commit=False) as session:
         yield session
+
+
+# -- the few places where SQLite and PostgreSQL differ, in one place ------------------------
+
+
+def is_postgres(bind: Engine | Connection | OrmSession) -> bool:
+    engine = bind.get_bind() if isinstance(bind, OrmSession) else bind
+    return engine.dialect.name == "postgresql"
+
+
+def upsert_insert(bind: Engine | Connection | OrmSession, table: Any) -> Any:
+    """`INSERT` with the dialect's ON CONFLICT support (both spell it the same way)."""
+    dialect = postgresql if is_postgres(bind) else sqlite
+    return dialect.insert(table)
+
+
+def skip_locked(query: Select[Any], bind: Engine | Connection | OrmSession, of: Any) -> Select[Any]:
+    """On PostgreSQL, rows another transaction holds are skipped rather than waited for.
+
+    SQLite has one writer at a time (BEGIN IMMEDIATE), so there is nothing to skip.
+    """
+    if is_postgres(bind):
+        return query.with_for_update(skip_locked=True, of=of)
+    return query
+
+
+def is_transient(error: BaseException) -> bool:
+    """A database error worth retrying: a lock held too long, a serialization failure, a
+    dropped connection. Anything else (a constraint, a bug) fails the same way again."""
+    if isinstance(error, OperationalError):  # psycopg's serialization and lock errors too
+        return True
+    return isinstance(error, DBAPIError) and bool(error.connection_invalidated)

@@ -1,180 +1,174 @@
 """The interaction queue: each Slack request whose work runs after its ack is a row here first.
 
-The web process records the request and only then acknowledges it, so a click Slack was told
-we accepted survives a crash; the worker (`bot/interactions.py`) claims rows one at a time,
-applies them and deletes them. Claims are leases, as in the outbox: the request a dead worker
-was applying is taken over when its lease expires, and one that keeps killing workers is
-given up as failed. A row says who clicked, and the worker acts as that person: the queue is
-as sensitive as the store.
+The web process turns a request into a typed command (`handlers/commands.py`), records it
+here and only then acknowledges it, so a click Slack was told we accepted survives a crash.
+The worker claims rows one at a time through the lease mechanism (`store/leases.py`),
+applies them and marks them done. Each row carries the Slack request's identity (its
+trigger id, and the action's time or the view's id and hash), unique, so a replayed or
+retried request is recognised and changes nothing; done rows are kept a day for that, then
+pruned. A row says who clicked, and the worker acts as that person: the queue is as
+sensitive as the store.
 """
 
 from __future__ import annotations
 
 import functools
-import json
-import uuid
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from enum import StrEnum
-from typing import Any
 
-from sqlalchemy import (
-    Column,
-    Engine,
-    Index,
-    Insert,
-    Text,
-    bindparam,
-    delete,
-    insert,
-    or_,
-    select,
-    update,
-)
-from sqlmodel import Field, Session, SQLModel
+from sqlalchemy import Column, Engine, Index, Insert, Text, bindparam, delete, select
+from sqlmodel import Field, Session
 
-from switchboard.store.engine import single_statement
+from switchboard.store.engine import single_statement, upsert_insert
+from switchboard.store.leases import Leasable, Lease, claim, claimable
 from switchboard.store.types import UTCDateTime, enum_type
 
-# Interaction payloads carry Slack's deprecated verification token; it is a secret and is
-# not needed once the signature has been checked, so it is never stored.
-_NOT_STORED = ("token",)
+KEEP_DONE = timedelta(days=1)  # far beyond Slack's five-minute replay window
 
 
 class InteractionState(StrEnum):
     PENDING = "pending"
     CLAIMED = "claimed"
-    FAILED = "failed"  # kept for inspection; done rows are deleted
+    DONE = "done"  # kept for KEEP_DONE so a replay of the same request is recognised
+    FAILED = "failed"  # kept for inspection
 
 
-class Interaction(SQLModel, table=True):
+class Interaction(Leasable, table=True):
     __tablename__ = "interaction"
-    __table_args__ = (Index("ix_interaction_state_id", "state", "id"),)
+    __table_args__ = (
+        Index("ix_interaction_state_id", "state", "id"),
+        Index("uq_interaction_request_key", "request_key", unique=True),
+    )
 
     id: int | None = Field(default=None, primary_key=True)
-    kind: str = Field(max_length=120)  # e.g. "action:alert.ack", "command:/ops"
-    body: str = Field(sa_column=Column(Text, nullable=False))  # the request payload, JSON
+    kind: str = Field(max_length=120)  # the command's kind, e.g. "alert.ack", "ops.reassign"
+    # The Slack request's identity; None for work recorded without one (tests, the CLI).
+    request_key: str | None = Field(default=None, max_length=300)
+    body: str = Field(sa_column=Column(Text, nullable=False))  # the command, JSON
     received_at: datetime = Field(sa_type=UTCDateTime())
+    run_at: datetime = Field(sa_type=UTCDateTime())  # later than received_at while backing off
     state: InteractionState = Field(
         default=InteractionState.PENDING, sa_type=enum_type(InteractionState)
     )
-    attempts: int = 0
-    claim_token: str | None = Field(default=None, max_length=36)
-    claim_expires_at: datetime | None = Field(default=None, sa_type=UTCDateTime())
-    error: str | None = Field(default=None, sa_column=Column(Text))
+    finished_at: datetime | None = Field(default=None, sa_type=UTCDateTime())
+
+
+@dataclass(frozen=True)
+class NewRequest:
+    kind: str
+    body: str  # the typed command as JSON
+    request_key: str | None
 
 
 @dataclass(frozen=True)
 class Claimed:
-    id: int
+    lease: Lease
     kind: str
-    body: dict[str, Any]
+    body: str
     received_at: datetime
-    token: str
-    attempts: int
+
+    @property
+    def id(self) -> int:
+        return self.lease.id
+
+    @property
+    def attempts(self) -> int:
+        return self.lease.attempts
 
 
-_COLUMNS = ("kind", "body", "received_at", "state", "attempts")
+_COLUMNS = ("kind", "request_key", "body", "received_at", "run_at", "state", "attempts")
 
 
-@functools.lru_cache(maxsize=256)
-def _insert(rows: int) -> Insert:
-    """INSERT of `rows` rows with bound parameters: compiled once per row count."""
-    return insert(Interaction).values(
-        [{column: bindparam(f"{column}_{i}") for column in _COLUMNS} for i in range(rows)]
+@functools.lru_cache(maxsize=512)
+def _insert(rows: int, engine: Engine) -> Insert:
+    """A multi-row INSERT that skips known request keys; compiled once per row count."""
+    values = [{column: bindparam(f"{column}_{i}") for column in _COLUMNS} for i in range(rows)]
+    return (
+        upsert_insert(engine, Interaction)
+        .values(values)
+        .on_conflict_do_nothing(index_elements=["request_key"])
+        .returning(Interaction.request_key)
     )
 
 
-def record(
-    engine: Engine, requests: Sequence[tuple[str, dict[str, Any]]], *, now: datetime
-) -> None:
-    """Store requests (kind, body) for the worker, all or none, before they are acknowledged."""
-    rows = [
-        (
-            kind,
-            json.dumps(
-                {key: value for key, value in body.items() if key not in _NOT_STORED},
-                separators=(",", ":"),
-            ),
-            now,
-            InteractionState.PENDING,
-            0,
-        )
-        for kind, body in requests
-    ]
-    params = {
-        f"{column}_{i}": value
-        for i, row in enumerate(rows)
-        for column, value in zip(_COLUMNS, row, strict=True)
-    }
+def record(engine: Engine, requests: Sequence[NewRequest], *, now: datetime) -> set[str]:
+    """Store requests for the worker, all or none, before they are acknowledged.
+
+    Returns the request keys that were already recorded (a replay or a retry): those rows
+    are not written again, and the caller answers them as already done.
+    """
+    params: dict[str, object] = {}
+    for i, request in enumerate(requests):
+        row = (request.kind, request.request_key, request.body, now, now, "pending", 0)
+        params.update({f"{column}_{i}": value for column, value in zip(_COLUMNS, row, strict=True)})
     # One multi-row INSERT is atomic by itself: no BEGIN and COMMIT around it.
     with single_statement(engine).begin() as connection:
-        connection.execute(_insert(len(rows)), params)
+        written = set(connection.execute(_insert(len(requests), engine), params).scalars())
+    return {r.request_key for r in requests if r.request_key and r.request_key not in written}
+
+
+def record_done(session: Session, request: NewRequest, *, now: datetime) -> bool:
+    """Record a request applied at once (a modal's submission); False if it was seen before."""
+    statement = (
+        upsert_insert(session, Interaction)
+        .values(
+            kind=request.kind,
+            request_key=request.request_key,
+            body=request.body,
+            received_at=now,
+            run_at=now,
+            state=InteractionState.DONE,
+            attempts=1,
+            finished_at=now,
+        )
+        .on_conflict_do_nothing(index_elements=["request_key"])
+        .returning(Interaction.id)
+    )
+    return session.execute(statement).scalar() is not None
 
 
 def claim_next(session: Session, *, now: datetime, lease: timedelta) -> Claimed | None:
-    """Take the oldest pending row, or one whose claim has expired, under a new lease.
+    """Take the oldest due request, or one whose lease ran out, under a new lease.
 
     One row at a time: a worker that dies mid-way leaves only the request it was applying
     to be taken over, and `attempts` counts only the times a request was started.
     """
-    query = (
-        select(
-            Interaction.id,
-            Interaction.kind,
-            Interaction.body,
-            Interaction.received_at,
-            Interaction.attempts,
-            Interaction.claim_token,
-        )
+    candidates = (
+        select(Interaction.id)
         .where(
-            or_(
-                Interaction.state == InteractionState.PENDING,
-                (Interaction.state == InteractionState.CLAIMED)
-                & (Interaction.claim_expires_at < now),
-            )
+            Interaction.state.in_([InteractionState.PENDING, InteractionState.CLAIMED]),
+            Interaction.run_at <= now,
+            claimable(Interaction, now),
         )
         .order_by(Interaction.id)
         .limit(1)
     )
-    if session.get_bind().dialect.name == "postgresql":
-        query = query.with_for_update(skip_locked=True)  # workers skip each other's rows
-    found = session.execute(query).first()
-    if found is None:
-        return None
-    row_id, kind, body, received_at, attempts, held_by = found
-    token = str(uuid.uuid4())
-    taken = session.execute(
-        update(Interaction)
-        .where(Interaction.id == row_id, Interaction.claim_token.is_not_distinct_from(held_by))
-        .values(
-            state=InteractionState.CLAIMED,
-            claim_token=token,
-            claim_expires_at=now + lease,
-            attempts=attempts + 1,
-        )
+    leases = claim(
+        session, Interaction, candidates, now=now, lease=lease, state=InteractionState.CLAIMED
     )
-    if taken.rowcount != 1:  # type: ignore[attr-defined]
-        return None  # another worker took it between the two statements (SQLite never does)
-    return Claimed(row_id, kind, json.loads(body), received_at, token, attempts + 1)
+    if not leases:
+        return None
+    row = session.execute(
+        select(Interaction.kind, Interaction.body, Interaction.received_at).where(
+            Interaction.id == leases[0].id
+        )
+    ).one()
+    return Claimed(leases[0], row.kind, row.body, row.received_at)
 
 
-def complete(session: Session, claimed: Claimed) -> bool:
-    """Done: the row goes. False if its lease was lost to another worker meanwhile."""
+def prune(session: Session, *, now: datetime) -> int:
+    """Forget done requests older than KEEP_DONE (failed ones stay for whoever investigates)."""
     gone = session.execute(
         delete(Interaction).where(
-            Interaction.id == claimed.id, Interaction.claim_token == claimed.token
+            Interaction.state == InteractionState.DONE, Interaction.finished_at < now - KEEP_DONE
         )
     )
-    return gone.rowcount == 1  # type: ignore[attr-defined]
+    return gone.rowcount  # type: ignore[attr-defined,no-any-return]
 
 
-def fail(session: Session, claimed: Claimed, error: str) -> bool:
-    """Give up on a row: it stays, failed, with the reason, for whoever investigates."""
-    failed = session.execute(
-        update(Interaction)
-        .where(Interaction.id == claimed.id, Interaction.claim_token == claimed.token)
-        .values(state=InteractionState.FAILED, claim_token=None, claim_expires_at=None, error=error)
-    )
-    return failed.rowcount == 1  # type: ignore[attr-defined]
+def seen(session: Session, request_key: str) -> bool:
+    """Whether a request with this identity was recorded before."""
+    found = session.scalar(select(Interaction.id).where(Interaction.request_key == request_key))
+    return found is not None

@@ -25,9 +25,9 @@ from pydantic import (
 )
 
 from switchboard.store.agent_state import Autonomy
+from switchboard.store.slack_ids import CHANNEL_ID as SLACK_CHANNEL_ID
+from switchboard.store.slack_ids import USER_ID as SLACK_USER_ID
 
-SLACK_USER_ID = r"^[UW][A-Z0-9]{2,}$"
-SLACK_CHANNEL_ID = r"^[CGD][A-Z0-9]{2,}$"
 _DURATION = re.compile(r"^(\d+)([smhd])$")
 _UNITS = {"s": "seconds", "m": "minutes", "h": "hours", "d": "days"}
 NEXT_BUSINESS_DAY = "next_business_day"
@@ -198,6 +198,10 @@ class AgencyManifest(_Strict):
         person = self.person(slack_id)
         return person.lead if person else None
 
+    def domain_of(self, agent: str) -> str | None:
+        """The data domain `agent` owns (one seat, one owner), or None if it owns none."""
+        return next((name for name, d in self.domains.items() if d.agent == agent), None)
+
 
 def _reference_problems(m: AgencyManifest) -> list[str]:
     """Cross-references pydantic cannot see: every name must point at something declared."""
@@ -254,7 +258,13 @@ def _describe(error: dict[str, Any]) -> str:
         message = f"must be one of {error['ctx']['expected']} (got {error['input']!r})"
     elif error["type"] == "missing":
         message = "required key is missing"
+    elif error["type"] == "string_pattern_mismatch" and error["ctx"]["pattern"] in _ID_KINDS:
+        kind, example = _ID_KINDS[error["ctx"]["pattern"]]
+        message = f"{error['input']!r} is not a Slack {kind} id (like {example})"
     return f"{path}: {message}"
+
+
+_ID_KINDS = {SLACK_USER_ID: ("user", "U0123ABCD"), SLACK_CHANNEL_ID: ("channel", "C0123ABCD")}
 
 
 def parse_manifest(data: Any, source: str = "manifest") -> AgencyManifest:

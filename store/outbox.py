@@ -1,6 +1,8 @@
-"""The outbox table: every message the bot sends is a row here first (DESIGN section 8).
+"""The outbox: every message the bot sends is a row here first (DESIGN section 8).
 
-This module only records intent; `bot/outbox.py` claims due rows and talks to Slack.
+A row is written in the same transaction as the change it reports, under a unique key that
+names the event, so a retried run, a second replica or a Slack retry cannot send twice.
+`bot/outbox.py` drains it.
 """
 
 from __future__ import annotations
@@ -9,17 +11,19 @@ from datetime import datetime
 from enum import StrEnum
 from typing import Any
 
-from sqlalchemy import JSON, Column, Index, Text
-from sqlalchemy.dialects import postgresql, sqlite
-from sqlmodel import Field, Session, SQLModel, select
+from sqlalchemy import JSON, Column, Index
+from sqlmodel import Field, Session, select
 
+from switchboard.store.engine import upsert_insert
+from switchboard.store.leases import Leasable
 from switchboard.store.types import UTCDateTime, enum_type
 
 
 class OutboxKind(StrEnum):
     POST = "post"  # chat.postMessage to a channel, or a thread reply (parent_key set)
-    DM = "dm"  # chat.postMessage to a user id
+    DM = "dm"  # a message to a person: conversations.open, then chat.postMessage
     UPDATE = "update"  # chat.update of the message sent for parent_key
+    RESPOND = "respond"  # an answer to an interaction's response_url (ephemeral, or replacing)
 
 
 class OutboxState(StrEnum):
@@ -29,25 +33,24 @@ class OutboxState(StrEnum):
     FAILED = "failed"
 
 
-class OutboxMessage(SQLModel, table=True):
+class OutboxMessage(Leasable, table=True):
     __tablename__ = "outbox_message"
     __table_args__ = (Index("ix_outbox_channel_state", "channel", "state", "id"),)
 
     id: int | None = Field(default=None, primary_key=True)
-    key: str = Field(max_length=200, unique=True)
+    key: str = Field(max_length=300, unique=True)
     kind: OutboxKind = Field(sa_type=enum_type(OutboxKind))
-    channel: str = Field(max_length=32)
+    # The lane messages are ordered and paced in: a channel id, or a person's user id for a
+    # DM. None for `respond`, whose answers are neither ordered nor paced.
+    channel: str | None = Field(default=None, max_length=32)
     payload: dict[str, Any] = Field(sa_column=Column(JSON, nullable=False))
-    parent_key: str | None = Field(default=None, max_length=200)
+    parent_key: str | None = Field(default=None, max_length=300)
+    agent: str | None = Field(default=None, max_length=64)  # the agent that produced it
     state: OutboxState = Field(default=OutboxState.PENDING, sa_type=enum_type(OutboxState))
-    attempts: int = 0
     next_attempt_at: datetime = Field(sa_type=UTCDateTime())
-    # A claim is a lease: a sender that dies mid-send is replaced once it expires, and only
-    # the holder of the current token may record the outcome.
-    claim_token: str | None = Field(default=None, max_length=36)
-    claim_expires_at: datetime | None = Field(default=None, sa_type=UTCDateTime())
     ts: str | None = Field(default=None, max_length=32)
-    last_error: str | None = Field(default=None, sa_column=Column(Text))
+    # Where the message landed: the channel, or the DM conversation opened for a person.
+    posted_channel: str | None = Field(default=None, max_length=32)
     created_at: datetime = Field(sa_type=UTCDateTime())
     sent_at: datetime | None = Field(default=None, sa_type=UTCDateTime(), index=True)
 
@@ -57,32 +60,31 @@ def enqueue(
     *,
     key: str,
     kind: OutboxKind,
-    channel: str,
     payload: dict[str, Any],
     now: datetime,
+    channel: str | None = None,
     parent_key: str | None = None,
+    agent: str | None = None,
 ) -> bool:
     """Add a message in the caller's transaction; a key already queued is left alone.
 
-    Returns whether a row was added. The unique key is what makes a retried agent run,
-    a second replica or a Slack retry unable to post twice.
+    Returns whether a row was added. For `respond`, `payload` carries its `response_url`.
     """
-    values = {
-        "key": key,
-        "kind": kind,
-        "channel": channel,
-        "payload": payload,
-        "parent_key": parent_key,
-        "state": OutboxState.PENDING,
-        "attempts": 0,
-        "next_attempt_at": now,
-        "created_at": now,
-    }
-    dialect = postgresql if session.get_bind().dialect.name == "postgresql" else sqlite
     statement = (
-        dialect.insert(OutboxMessage)
-        .values(values)
-        .on_conflict_do_nothing()
+        upsert_insert(session, OutboxMessage)
+        .values(
+            key=key,
+            kind=kind,
+            channel=channel,
+            payload=payload,
+            parent_key=parent_key,
+            agent=agent,
+            state=OutboxState.PENDING,
+            attempts=0,
+            next_attempt_at=now,
+            created_at=now,
+        )
+        .on_conflict_do_nothing(index_elements=["key"])
         .returning(OutboxMessage.id)  # rowcount is not reliable here on psycopg
     )
     return session.execute(statement).scalar() is not None

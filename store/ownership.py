@@ -9,8 +9,8 @@ from datetime import datetime
 
 from sqlmodel import Field, Session, SQLModel, col, select
 
-from switchboard.store import audit
-from switchboard.store.transitions import compare_and_set
+from switchboard.store.engine import upsert_insert
+from switchboard.store.transitions import transition
 from switchboard.store.types import UTCDateTime
 
 
@@ -28,16 +28,16 @@ class DomainOwner(SQLModel, table=True):
 def seed(session: Session, owners: dict[str, tuple[str, str]], *, now: datetime) -> None:
     """Insert domains missing from the store as `{domain: (agent, owner)}`.
 
-    Existing rows win: an owner reassigned from Slack is not reset by a restart.
+    Existing rows win: an owner reassigned from Slack is not reset by a restart. Two
+    processes seeding a fresh database at once both succeed (ON CONFLICT DO NOTHING).
     """
-    known = set(session.exec(select(DomainOwner.id)))
-    for domain, (agent, owner) in owners.items():
-        if domain not in known:
-            session.add(
-                DomainOwner(
-                    id=domain, agent=agent, owner=owner, updated_at=now, updated_by="manifest"
-                )
-            )
+    if not owners:
+        return
+    rows = [
+        {"id": domain, "agent": agent, "owner": owner, "updated_at": now, "updated_by": "manifest"}
+        for domain, (agent, owner) in owners.items()
+    ]
+    session.execute(upsert_insert(session, DomainOwner).values(rows).on_conflict_do_nothing())
 
 
 def all_owners(session: Session) -> list[DomainOwner]:
@@ -48,24 +48,17 @@ def reassign(
     session: Session, domain: str, *, expected_owner: str, to: str, by: str, now: datetime
 ) -> bool:
     """Compare-and-set the human owner, with its audit row. False: someone changed it first."""
-    won = compare_and_set(
+    return transition(
         session,
         DomainOwner,
         domain,
-        state_field="owner",
+        field="owner",
         expected=expected_owner,
         to=to,
+        actor=by,
+        action="owner.reassign",
+        now=now,
+        subject=f"domain:{domain}",
         updated_at=now,
         updated_by=by,
     )
-    if won:
-        audit.record(
-            session,
-            at=now,
-            actor=by,
-            action="owner.reassign",
-            subject=f"domain:{domain}",
-            before={"owner": expected_owner},
-            after={"owner": to},
-        )
-    return won

@@ -9,8 +9,10 @@ from switchboard.store.briefings import BriefingRun
 from switchboard.store.drafts import Approval, Draft
 from switchboard.store.escalations import Escalation
 from switchboard.store.interactions import Interaction
+from switchboard.store.jobs import Job
 from switchboard.store.outbox import OutboxMessage
 from switchboard.store.ownership import DomainOwner
+from switchboard.store.runtime_status import RuntimeStatus
 from switchboard.store.source_data import (
     AdAccount,
     Budget,
@@ -38,8 +40,10 @@ __all__ = [
     "Exclusion",
     "InboundEmail",
     "Interaction",
+    "Job",
     "OutboxMessage",
     "Project",
+    "RuntimeStatus",
     "SpendDay",
     "metadata",
 ]

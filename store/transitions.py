@@ -1,11 +1,27 @@
-"""Compare-and-set: the one way a state column changes when several actors may race."""
+"""State transitions: compare-and-set plus its audit row, the one way a state changes.
+
+Every state machine in the store (alerts, domain ownership, escalations, drafts, agent
+levels) changes through `transition`: `UPDATE ... WHERE id = ? AND field IN (expected)`,
+and, only if this caller won the row, an audit row in the same transaction. A loser changes
+nothing and reloads the row to tell the person who won.
+"""
 
 from __future__ import annotations
 
+from collections.abc import Collection
+from datetime import datetime
+from enum import Enum
 from typing import Any
 
 from sqlalchemy import or_, update
 from sqlmodel import Session, SQLModel
+
+from switchboard.store import audit
+
+
+def _values(expected: Any) -> list[Any]:
+    many = isinstance(expected, Collection) and not isinstance(expected, str | Enum)
+    return list(expected) if many else [expected]
 
 
 def compare_and_set(
@@ -15,28 +31,24 @@ def compare_and_set(
     *,
     expected: Any,
     to: Any,
-    state_field: str = "state",
+    field: str = "state",
     **values: Any,
 ) -> bool:
-    """`UPDATE model SET state = to, ... WHERE id = row_id AND state IN expected`.
+    """`UPDATE model SET field = to, ... WHERE id = row_id AND field IN expected`.
 
-    `expected` is one value or a collection of values of `state_field`.
-
-    Returns True when this caller won the row. The loser changes nothing and should
-    reload the row to tell the user who won. Runs in the caller's transaction.
+    `expected` is one value or a collection of values (None matches NULL). Returns True
+    when this caller won the row. Runs in the caller's transaction.
     """
     session.flush()  # pending edits must reach the row before it is expired below
-    many = isinstance(expected, list | tuple | set | frozenset)
-    allowed = list(expected) if many else [expected]
-    state = getattr(model, state_field)
-    values_known = [value for value in allowed if value is not None]
-    matches = state.in_(values_known)
+    allowed = _values(expected)
+    column = getattr(model, field)
+    matches = column.in_([value for value in allowed if value is not None])
     if None in allowed:  # SQL's `IN (NULL)` never matches
-        matches = or_(matches, state.is_(None))
+        matches = or_(matches, column.is_(None))
     statement = (
         update(model)
         .where(model.id == row_id, matches)  # type: ignore[attr-defined]
-        .values({state_field: to, **values})
+        .values({field: to, **values})
         .execution_options(synchronize_session=False)
     )
     won = session.execute(statement).rowcount == 1  # type: ignore[attr-defined]
@@ -45,4 +57,47 @@ def compare_and_set(
         for obj in list(session.identity_map.values()):
             if isinstance(obj, model) and getattr(obj, "id", None) == row_id:
                 session.expire(obj)
+    return won
+
+
+def _plain(value: Any) -> Any:
+    return value.value if isinstance(value, Enum) else value
+
+
+def transition(
+    session: Session,
+    model: type[SQLModel],
+    row_id: Any,
+    *,
+    expected: Any,
+    to: Any,
+    actor: str,
+    action: str,
+    now: datetime,
+    subject: str,
+    field: str = "state",
+    note: dict[str, Any] | None = None,
+    **values: Any,
+) -> bool:
+    """Compare-and-set `field` from `expected` to `to` and, if won, audit it as `action`.
+
+    The audit row records the value the row really had before (read first when several
+    values were allowed) and `note`, in the caller's transaction.
+    """
+    allowed = _values(expected)
+    before = allowed[0]
+    if len(allowed) > 1:
+        row = session.get(model, row_id)
+        before = getattr(row, field) if row is not None else None
+    won = compare_and_set(session, model, row_id, expected=expected, to=to, field=field, **values)
+    if won:
+        audit.record(
+            session,
+            at=now,
+            actor=actor,
+            action=action,
+            subject=subject,
+            before={field: _plain(before)},
+            after={field: _plain(to), **(note or {})},
+        )
     return won

@@ -42,7 +42,14 @@ def signed_post(url: str, body: str, secret: str, *, timestamp: int | None = Non
         return Reply(error.code, error.read().decode())
 
 
-def slash_command(text: str, *, user: str, response_url: str, command: str = "/ops") -> str:
+def slash_command(
+    text: str,
+    *,
+    user: str,
+    response_url: str,
+    command: str = "/ops",
+    trigger_id: str = "1337.42.trigger",
+) -> str:
     return urllib.parse.urlencode(
         {
             "token": "legacy-token",
@@ -56,7 +63,7 @@ def slash_command(text: str, *, user: str, response_url: str, command: str = "/o
             "text": text,
             "api_app_id": "A0SWITCH",
             "response_url": response_url,
-            "trigger_id": "1337.42.trigger",
+            "trigger_id": trigger_id,
         }
     )
 
@@ -69,6 +76,8 @@ def block_action(
     response_url: str,
     channel: str = "C0ALERTS",
     ephemeral: bool = False,
+    action_ts: float = 1700000001.0002,
+    trigger_id: str = "1337.42.trigger",
 ) -> str:
     payload = {
         "type": "block_actions",
@@ -81,7 +90,7 @@ def block_action(
             "channel_id": channel,
             "is_ephemeral": ephemeral,
         },
-        "trigger_id": "1337.42.trigger",
+        "trigger_id": trigger_id,
         "team": {"id": "T0FAKE", "domain": "fake"},
         "channel": {"id": channel, "name": "alerts"},
         "message": {"type": "message", "ts": "1700000000.000100", "text": "alert"},
@@ -92,7 +101,7 @@ def block_action(
                 "block_id": "b1",
                 "value": value,
                 "type": "button",
-                "action_ts": "1700000001.000200",
+                "action_ts": f"{action_ts:.6f}",
             }
         ],
     }
@@ -100,7 +109,13 @@ def block_action(
 
 
 def view_submission(
-    callback_id: str, metadata: str, selected_user: str | None, *, user: str
+    callback_id: str,
+    metadata: str,
+    selected_user: str | None,
+    *,
+    user: str,
+    view_id: str = "V0MODAL",
+    view_hash: str = "1700000000.aBcD",
 ) -> str:
     payload = {
         "type": "view_submission",
@@ -110,13 +125,14 @@ def view_submission(
         "token": "legacy-token",
         "trigger_id": "1337.42.trigger",
         "view": {
-            "id": "V0MODAL",
+            "id": view_id,
+            "hash": view_hash,
             "type": "modal",
             "callback_id": callback_id,
             "private_metadata": metadata,
             "state": {
                 "values": {
-                    "assignee": {"user": {"type": "users_select", "selected_user": selected_user}}
+                    "assignee": {"value": {"type": "users_select", "selected_user": selected_user}}
                 }
             },
         },

@@ -1,21 +1,31 @@
-"""The interaction queue: recorded before the ack, applied by the worker, leases, failures."""
+"""The interaction queue: typed commands recorded before the ack, applied by the worker
+through the lease mechanism, replays recognised, failures kept and told."""
 
 from __future__ import annotations
 
 import threading
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
+from datetime import timedelta
 from pathlib import Path
-from typing import Any
+from typing import Any, ClassVar
 
 import pytest
 from alembic.autogenerate import compare_metadata
 from alembic.runtime.migration import MigrationContext
-from slack_bolt import Respond
 from sqlalchemy import Engine, inspect, select
+from sqlalchemy.exc import OperationalError
 from sqlmodel import SQLModel
 
-from switchboard.bot.interactions import SORRY, Recorder, RecordFailed, Worker, WorkerPolicy
-from switchboard.handlers.deferred import Request
+from switchboard.bot.interactions import (
+    SORRY,
+    InteractionRunner,
+    QueuePolicy,
+    Recorder,
+    RecordFailed,
+    new_request,
+)
+from switchboard.handlers.commands import Command, Origin
+from switchboard.handlers.work import Reply, Work, WorkContext, registry, say
 from switchboard.store import interactions
 from switchboard.store.engine import (
     interactions_url,
@@ -25,8 +35,33 @@ from switchboard.store.engine import (
     transaction,
 )
 from switchboard.store.interactions import Claimed, Interaction, InteractionState
+from switchboard.store.leases import finish
+from switchboard.store.outbox import OutboxKind, OutboxMessage
 from tests.conftest import FakeClock
-from tests.fake_slack import FakeSlack
+
+POLICY = QueuePolicy()
+
+
+class Poke(Command):
+    kind: ClassVar[str] = "test.poke"
+    n: int
+
+
+class Other(Command):
+    kind: ClassVar[str] = "test.other"
+    n: int
+
+
+def poke(clock: FakeClock, n: int, response_url: str | None = None, kind: type = Poke) -> Any:
+    origin = Origin(user="U0AM", asked_at=clock(), response_url=response_url)
+    return kind(origin=origin, n=n)
+
+
+def record(
+    engine: Engine, clock: FakeClock, *commands: Command, key: str | None = None
+) -> set[str]:
+    requests = [new_request(c, key) for c in commands]
+    return interactions.record(engine, requests, now=clock())
 
 
 def rows(engine: Engine) -> list[Interaction]:
@@ -34,18 +69,45 @@ def rows(engine: Engine) -> list[Interaction]:
         return list(session.scalars(select(Interaction).order_by(Interaction.id)))
 
 
-def click(n: int, response_url: str | None = None) -> dict[str, Any]:
-    body: dict[str, Any] = {"type": "block_actions", "n": n, "token": "legacy-verification"}
-    if response_url:
-        body["response_url"] = response_url
-    return body
+def replies(engine: Engine) -> list[OutboxMessage]:
+    with reading(engine) as session:
+        query = select(OutboxMessage).where(OutboxMessage.kind == OutboxKind.RESPOND)
+        return list(session.scalars(query.order_by(OutboxMessage.id)))
+
+
+def runner(
+    engine: Engine,
+    clock: FakeClock,
+    *works: Work[Any],
+    policy: QueuePolicy = POLICY,
+    manifest: Any = None,
+) -> InteractionRunner:
+    from switchboard.store.manifest import load_manifest
+    from tests.conftest import EXAMPLE_MANIFEST
+
+    return InteractionRunner(
+        queue=engine,
+        store=engine,
+        manifest=manifest or load_manifest(EXAMPLE_MANIFEST),
+        work=registry(*works),
+        clock=clock,
+        policy=policy,
+    )
+
+
+def seen_by(log: list[tuple[str, int]], name: str) -> Any:
+    def run(_ctx: WorkContext, command: Any) -> Sequence[Reply]:
+        log.append((name, command.n))
+        return say(f"done {command.n}")
+
+    return run
 
 
 # --- the schema -----------------------------------------------------------------------------------
 
 
 def test_the_migrations_create_exactly_the_models(engine: Engine) -> None:
-    """The hand-written interactions branch and the initial schema match the SQLModel tables."""
+    """The migrations (both branches, hand-checked) match the SQLModel tables."""
     with engine.connect() as connection:
         context = MigrationContext.configure(connection, opts={"compare_type": True})
         assert compare_metadata(context, SQLModel.metadata) == []
@@ -69,50 +131,69 @@ def test_a_sqlite_store_keeps_its_interactions_in_a_file_of_its_own(tmp_path: Pa
 # --- store/interactions.py ------------------------------------------------------------------------
 
 
-def test_record_keeps_the_body_but_never_the_verification_token(
+def test_a_command_is_stored_typed_and_read_back_as_the_same_command(
     engine: Engine, clock: FakeClock
 ) -> None:
-    interactions.record(
-        engine, [("action:alert.ack", click(1)), ("command:/ops", click(2))], now=clock()
-    )
+    command = poke(clock, 7, "http://127.0.0.1:9/response/r1")
+    record(engine, clock, command)
 
-    stored = rows(engine)
-    assert [(r.kind, r.state, r.attempts) for r in stored] == [
-        ("action:alert.ack", InteractionState.PENDING, 0),
-        ("command:/ops", InteractionState.PENDING, 0),
-    ]
-    assert all("legacy-verification" not in r.body for r in stored)
-    assert '"n":1' in stored[0].body
+    [row] = rows(engine)
+    assert (row.kind, row.state, row.attempts) == ("test.poke", InteractionState.PENDING, 0)
+    assert Poke.model_validate_json(row.body) == command
+
+
+def test_a_replayed_request_is_recognised_and_not_recorded_twice(
+    engine: Engine, clock: FakeClock
+) -> None:
+    assert record(engine, clock, poke(clock, 1), key="action:T1:1.0") == set()
+    assert record(engine, clock, poke(clock, 1), key="action:T1:1.0") == {"action:T1:1.0"}
+    assert record(engine, clock, poke(clock, 2), key="action:T2:1.0") == set()
+    assert record(engine, clock, poke(clock, 3), poke(clock, 4)) == set()  # no key: always new
+    assert [r.request_key for r in rows(engine)] == ["action:T1:1.0", "action:T2:1.0", None, None]
 
 
 def claim(engine: Engine, clock: FakeClock) -> Claimed | None:
     with transaction(engine) as session:
-        return interactions.claim_next(session, now=clock(), lease=WorkerPolicy().lease)
+        return interactions.claim_next(session, now=clock(), lease=POLICY.lease)
 
 
 def test_claims_are_leases_oldest_first(engine: Engine, clock: FakeClock) -> None:
-    interactions.record(engine, [("k", click(n)) for n in range(3)], now=clock())
+    record(engine, clock, *(poke(clock, n) for n in range(3)))
 
     first = [claim(engine, clock) for _ in range(3)]
-    assert [c.body["n"] for c in first if c] == [0, 1, 2]
+    assert [Poke.model_validate_json(c.body).n for c in first if c] == [0, 1, 2]
     assert [c.attempts for c in first if c] == [1, 1, 1]
     assert first[0] and first[0].received_at == clock()
     assert claim(engine, clock) is None  # held rows are not claimed twice
 
-    clock.advance(seconds=WorkerPolicy().lease.total_seconds() + 1)
+    clock.advance(seconds=POLICY.lease.total_seconds() + 1)
     retaken = [claim(engine, clock) for _ in range(3)]
-    assert [(c.body["n"], c.attempts) for c in retaken if c] == [(0, 2), (1, 2), (2, 2)]
+    assert [(c.id, c.attempts) for c in retaken if c] == [(c.id, 2) for c in first if c]
 
     # The first holders lost their leases: their outcome changes nothing.
     with transaction(engine) as session:
-        assert not interactions.complete(session, first[0])  # type: ignore[arg-type]
-        assert not interactions.fail(session, first[1], "late")  # type: ignore[arg-type]
-        assert interactions.complete(session, retaken[0])  # type: ignore[arg-type]
-        assert interactions.fail(session, retaken[1], "boom")  # type: ignore[arg-type]
-    assert [(r.state, r.error) for r in rows(engine)] == [
+        assert not finish(session, first[0].lease, state=InteractionState.DONE)  # type: ignore[union-attr]
+        assert finish(session, retaken[0].lease, state=InteractionState.DONE)  # type: ignore[union-attr]
+        assert finish(session, retaken[1].lease, state=InteractionState.FAILED, last_error="boom")  # type: ignore[union-attr]
+    assert [(r.state, r.last_error) for r in rows(engine)] == [
+        (InteractionState.DONE, None),
         (InteractionState.FAILED, "boom"),
         (InteractionState.CLAIMED, None),
     ]
+
+
+def test_done_requests_are_kept_a_day_for_replays_then_pruned(
+    engine: Engine, clock: FakeClock
+) -> None:
+    done: list[tuple[str, int]] = []
+    record(engine, clock, poke(clock, 1), key="command:T1")
+    runner(engine, clock, Work(Poke, seen_by(done, "poke"))).drain()
+    assert record(engine, clock, poke(clock, 1), key="command:T1") == {"command:T1"}
+
+    with transaction(engine) as session:
+        assert interactions.prune(session, now=clock() + timedelta(hours=23)) == 0
+        assert interactions.prune(session, now=clock() + interactions.KEEP_DONE + timedelta(1)) == 1
+    assert done == [("poke", 1)]
 
 
 # --- bot/interactions.Recorder --------------------------------------------------------------------
@@ -124,9 +205,9 @@ def test_concurrent_requests_are_each_recorded_once_in_shared_commits(
     batches: list[int] = []
     real_record = interactions.record
 
-    def counting(engine: Engine, requests: Any, *, now: Any) -> None:
+    def counting(engine: Engine, requests: Any, *, now: Any) -> set[str]:
         batches.append(len(requests))
-        real_record(engine, requests, now=now)
+        return real_record(engine, requests, now=now)
 
     monkeypatch.setattr(interactions, "record", counting)
     woken = threading.Semaphore(0)
@@ -136,7 +217,7 @@ def test_concurrent_requests_are_each_recorded_once_in_shared_commits(
     def send(thread: int) -> None:
         start.wait()
         for i in range(25):
-            recorder("action:alert.ack", click(thread * 100 + i))
+            assert recorder(poke(clock, thread * 100 + i), f"k{thread}:{i}")
 
     threads = [threading.Thread(target=send, args=(t,)) for t in range(16)]
     for t in threads:
@@ -144,13 +225,22 @@ def test_concurrent_requests_are_each_recorded_once_in_shared_commits(
     for t in threads:
         t.join()
 
-    recorded = sorted(int(r.body.split('"n":')[1].split(",")[0].rstrip("}")) for r in rows(engine))
+    recorded = sorted(Poke.model_validate_json(r.body).n for r in rows(engine))
     assert recorded == sorted(t * 100 + i for t in range(16) for i in range(25))
     assert sum(batches) == 400
     assert max(batches) > 1, "requests that arrive during a commit share the next one"
     # The worker is woken once per commit, after it.
     assert all(woken.acquire(timeout=0) for _ in batches)
     assert not woken.acquire(timeout=0)
+
+
+def test_the_recorder_says_which_requests_were_seen_before(
+    engine: Engine, clock: FakeClock
+) -> None:
+    recorder = Recorder(engine, clock=clock, wake=lambda: None)
+    assert recorder(poke(clock, 1), "view:V1:h1") is True
+    assert recorder(poke(clock, 1), "view:V1:h1") is False
+    assert len(rows(engine)) == 1
 
 
 def test_a_failed_commit_fails_its_whole_batch_and_the_next_requests_go_on(
@@ -160,14 +250,14 @@ def test_a_failed_commit_fails_its_whole_batch_and_the_next_requests_go_on(
     entered, release = threading.Event(), threading.Event()
     calls: list[int] = []
 
-    def first_batch_fails(engine: Engine, requests: Any, *, now: Any) -> None:
+    def first_batch_fails(engine: Engine, requests: Any, *, now: Any) -> set[str]:
         calls.append(len(requests))
         if len(calls) == 1:
             entered.set()
             release.wait(10)  # the others arrive while this commit is under way
         if len(calls) == 2:
             raise OSError("disk full")
-        real_record(engine, requests, now=now)
+        return real_record(engine, requests, now=now)
 
     monkeypatch.setattr(interactions, "record", first_batch_fails)
     recorder = Recorder(engine, clock=clock, wake=lambda: None)
@@ -175,7 +265,7 @@ def test_a_failed_commit_fails_its_whole_batch_and_the_next_requests_go_on(
 
     def send(n: int) -> None:
         try:
-            recorder("k", click(n))
+            recorder(poke(clock, n), None)
             outcomes[n] = "recorded"
         except RecordFailed:
             outcomes[n] = "failed"
@@ -198,11 +288,8 @@ def test_a_failed_commit_fails_its_whole_batch_and_the_next_requests_go_on(
 
     assert calls == [1, 3]
     assert outcomes == {0: "recorded", 1: "failed", 2: "failed", 3: "failed"}
-    recorder("k", click(4))  # the turn moved on: nobody is left waiting
-    assert [r.body for r in rows(engine)] == [
-        '{"type":"block_actions","n":0}',
-        '{"type":"block_actions","n":4}',
-    ]
+    recorder(poke(clock, 4), None)  # the turn moved on: nobody is left waiting
+    assert [Poke.model_validate_json(r.body).n for r in rows(engine)] == [0, 4]
 
 
 def test_a_wake_that_fails_does_not_fail_the_request(engine: Engine, clock: FakeClock) -> None:
@@ -210,8 +297,8 @@ def test_a_wake_that_fails_does_not_fail_the_request(engine: Engine, clock: Fake
         raise OSError("no worker to wake")
 
     recorder = Recorder(engine, clock=clock, wake=broken_wake)
-    recorder("k", click(1))
-    recorder("k", click(2))
+    recorder(poke(clock, 1), None)
+    recorder(poke(clock, 2), None)
     assert len(rows(engine)) == 2
 
 
@@ -224,67 +311,135 @@ def test_a_request_that_cannot_be_recorded_raises_and_wakes_nobody(
     woken: list[bool] = []
     recorder = Recorder(broken, clock=clock, wake=lambda: woken.append(True))
 
-    with pytest.raises(RecordFailed, match=r"could not record action:alert\.ack"):
-        recorder("action:alert.ack", click(1))
+    with pytest.raises(RecordFailed, match=r"could not record test\.poke"):
+        recorder(poke(clock, 1), None)
     assert woken == []
     broken.dispose()
 
 
-# --- bot/interactions.Worker ----------------------------------------------------------------------
+# --- bot/interactions.InteractionRunner -----------------------------------------------------------
 
 
-@pytest.fixture
-def fake() -> Iterator[FakeSlack]:
-    with FakeSlack() as running:
-        yield running
-
-
-def test_the_worker_runs_each_kind_once_in_order_and_deletes_what_is_done(
+def test_the_runner_applies_each_kind_once_in_order_and_marks_it_done(
     engine: Engine, clock: FakeClock
 ) -> None:
     seen: list[tuple[str, int]] = []
-    work = {
-        "action:a": lambda request, respond: seen.append(("a", request.body["n"])),
-        "command:/b": lambda request, respond: seen.append(("b", request.body["n"])),
-    }
-    interactions.record(engine, [("action:a", click(1)), ("command:/b", click(2))], now=clock())
-    interactions.record(engine, [("action:a", click(3))], now=clock())
+    work = (Work(Poke, seen_by(seen, "poke")), Work(Other, seen_by(seen, "other")))
+    record(engine, clock, poke(clock, 1), poke(clock, 2, kind=Other))
+    record(engine, clock, poke(clock, 3))
 
-    assert Worker(engine, work, clock=clock).drain() == 3
-    assert seen == [("a", 1), ("b", 2), ("a", 3)]
-    assert rows(engine) == []
-    assert Worker(engine, work, clock=clock).drain() == 0
+    assert runner(engine, clock, *work).drain() == 3
+    assert seen == [("poke", 1), ("other", 2), ("poke", 3)]
+    assert {r.state for r in rows(engine)} == {InteractionState.DONE}
+    assert runner(engine, clock, *work).drain() == 0
+
+
+def test_the_answer_is_queued_in_the_outbox_with_the_change(
+    engine: Engine, clock: FakeClock
+) -> None:
+    url = "http://127.0.0.1:9/response/r1"  # never called here: the outbox is not drained
+    record(engine, clock, poke(clock, 5, url))
+
+    runner(engine, clock, Work(Poke, seen_by([], "poke"))).drain()
+
+    [reply] = replies(engine)
+    assert reply.payload["response_url"] == url
+    assert (reply.payload["text"], reply.payload["response_type"]) == ("done 5", "ephemeral")
+    assert reply.channel is None  # answers to one person are not paced with channel posts
+
+
+def test_applying_a_request_twice_answers_once(engine: Engine, clock: FakeClock) -> None:
+    record(engine, clock, poke(clock, 5, "http://127.0.0.1:9/response/r1"))
+    item = claim(engine, clock)
+    assert item is not None
+    run = runner(engine, clock, Work(Poke, seen_by([], "poke")))
+    run._apply(item)  # applied, then the worker died before it could say so
+    clock.advance(seconds=POLICY.lease.total_seconds() + 1)
+    run.drain()  # taken over and applied again
+
+    assert len(replies(engine)) == 1
 
 
 def test_work_that_fails_is_kept_as_failed_and_the_person_is_told(
-    engine: Engine, clock: FakeClock, fake: FakeSlack
+    engine: Engine, clock: FakeClock
 ) -> None:
-    def broken(request: Request, respond: Respond) -> None:
+    def broken(_ctx: WorkContext, _command: Any) -> list[Reply]:
         raise ValueError("the store said no")
 
-    work = {"action:broken": broken, "action:fine": lambda request, respond: None}
-    interactions.record(
-        engine,
-        [
-            ("action:broken", click(1, fake.response_url("r1"))),
-            ("action:fine", click(2)),
-            ("action:unknown", click(3, fake.response_url("r3"))),
-        ],
-        now=clock(),
-    )
+    url = "http://127.0.0.1:9/response/"
+    record(engine, clock, poke(clock, 1, url + "r1"), poke(clock, 2, kind=Other))
+    with transaction(engine) as session:  # a kind no release knows
+        session.add(
+            Interaction(
+                kind="test.unknown",
+                body=poke(clock, 3, url + "r3").model_dump_json(),
+                received_at=clock(),
+                run_at=clock(),
+            )
+        )
 
-    Worker(engine, work, clock=clock).drain()
+    runner(engine, clock, Work(Poke, broken), Work(Other, seen_by([], "other"))).drain()
 
     stored = rows(engine)
-    assert [(r.kind, r.state, r.error) for r in stored] == [
-        ("action:broken", InteractionState.FAILED, "ValueError: the store said no"),
-        ("action:unknown", InteractionState.FAILED, "no work is registered for action:unknown"),
+    assert [(r.kind, r.state, r.last_error) for r in stored] == [
+        ("test.poke", InteractionState.FAILED, "ValueError: the store said no"),
+        ("test.other", InteractionState.DONE, None),
+        (
+            "test.unknown",
+            InteractionState.FAILED,
+            "unreadable command: no work is registered for test.unknown",
+        ),
     ]
-    told = fake.wait_for_calls("response_url", 2)
-    assert sorted(call.params["text"] for call in told) == sorted(
-        SORRY.format(id=row.id) for row in stored
-    )
-    assert all(call.params["response_type"] == "ephemeral" for call in told)
+    told = replies(engine)
+    assert sorted(r.payload["text"] for r in told) == [
+        SORRY.format(id=stored[0].id),
+        SORRY.format(id=stored[2].id),
+    ]
+    assert sorted(r.payload["response_url"] for r in told) == [url + "r1", url + "r3"]
+
+
+def test_a_transient_database_error_is_retried_with_backoff_not_failed(
+    engine: Engine, clock: FakeClock
+) -> None:
+    """A lock held past the busy timeout, or a dropped connection, is not the person's fault."""
+    calls: list[int] = []
+
+    def busy_once(_ctx: WorkContext, command: Any) -> list[Reply]:
+        calls.append(command.n)
+        if len(calls) == 1:
+            raise OperationalError("UPDATE alert", {}, Exception("database is locked"))
+        return say("done")
+
+    record(engine, clock, poke(clock, 1, "http://127.0.0.1:9/response/r1"))
+    run = runner(engine, clock, Work(Poke, busy_once))
+
+    run.drain()
+    [row] = rows(engine)
+    assert (row.state, row.attempts) == (InteractionState.PENDING, 1)
+    assert row.last_error and "database is locked" in row.last_error
+    assert run.drain() == 0  # it waits for its backoff
+    clock.advance(seconds=POLICY.retry_after.total_seconds())
+    run.drain()
+
+    assert calls == [1, 1]
+    assert [r.state for r in rows(engine)] == [InteractionState.DONE]
+    assert [r.payload["text"] for r in replies(engine)] == ["done"]
+
+
+def test_a_transient_error_that_never_clears_is_given_up(engine: Engine, clock: FakeClock) -> None:
+    def always_busy(_ctx: WorkContext, _command: Any) -> list[Reply]:
+        raise OperationalError("UPDATE alert", {}, Exception("database is locked"))
+
+    policy = QueuePolicy(max_attempts=3)
+    record(engine, clock, poke(clock, 1))
+    run = runner(engine, clock, Work(Poke, always_busy), policy=policy)
+    for _ in range(policy.max_attempts):
+        run.drain()
+        clock.advance(minutes=10)
+
+    [row] = rows(engine)
+    assert row.state is InteractionState.FAILED
+    assert row.last_error and "database is locked" in row.last_error
 
 
 def test_a_worker_that_dies_leaves_only_its_current_request_to_be_taken_over(
@@ -292,52 +447,52 @@ def test_a_worker_that_dies_leaves_only_its_current_request_to_be_taken_over(
 ) -> None:
     applied: list[int] = []
 
-    def dies_on_the_second(request: Request, respond: Respond) -> None:
-        if request.body["n"] == 2 and not applied.count(2):
+    def dies_on_the_second(_ctx: WorkContext, command: Any) -> list[Reply]:
+        if command.n == 2 and not applied.count(2):
             applied.append(2)
             raise SystemExit("killed")  # not an Exception: the worker process ends here
-        applied.append(request.body["n"])
+        applied.append(command.n)
+        return []
 
-    interactions.record(engine, [("k", click(n)) for n in (1, 2, 3)], now=clock())
+    record(engine, clock, *(poke(clock, n) for n in (1, 2, 3)))
+    work = Work(Poke, dies_on_the_second)
     with pytest.raises(SystemExit):
-        Worker(engine, {"k": dies_on_the_second}, clock=clock).drain()
+        runner(engine, clock, work).drain()
     # The next worker goes on with the third; the second waits for its lease to expire.
-    assert Worker(engine, {"k": dies_on_the_second}, clock=clock).drain() == 1
-    clock.advance(seconds=WorkerPolicy().lease.total_seconds() + 1)
-    assert Worker(engine, {"k": dies_on_the_second}, clock=clock).drain() == 1
+    assert runner(engine, clock, work).drain() == 1
+    clock.advance(seconds=POLICY.lease.total_seconds() + 1)
+    assert runner(engine, clock, work).drain() == 1
 
     assert applied == [1, 2, 3, 2]  # the first is not applied again
-    assert rows(engine) == []
+    assert {r.state for r in rows(engine)} == {InteractionState.DONE}
 
 
-def test_two_workers_share_the_queue_and_apply_each_request_once(
+def test_two_runners_share_the_queue_and_apply_each_request_once(
     engine: Engine, clock: FakeClock
 ) -> None:
-    applied: list[int] = []
+    applied: list[tuple[str, int]] = []
     start = threading.Barrier(2)
-
-    def apply(request: Request, respond: Respond) -> None:
-        applied.append(request.body["n"])
+    work = Work(Poke, seen_by(applied, "poke"))
 
     def drain() -> None:
         start.wait()
-        Worker(engine, {"k": apply}, clock=clock).drain()
+        runner(engine, clock, work).drain()
 
-    interactions.record(engine, [("k", click(n)) for n in range(60)], now=clock())
+    record(engine, clock, *(poke(clock, n) for n in range(60)))
     workers = [threading.Thread(target=drain) for _ in range(2)]
     for t in workers:
         t.start()
     for t in workers:
         t.join(30)
 
-    assert sorted(applied) == list(range(60))
-    assert rows(engine) == []
+    assert sorted(n for _, n in applied) == list(range(60))
+    assert {r.state for r in rows(engine)} == {InteractionState.DONE}
 
 
 def test_a_claim_that_fails_keeps_the_request_before_it_done(
     engine: Engine, clock: FakeClock, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    applied: list[int] = []
+    applied: list[tuple[str, int]] = []
     real_claim = interactions.claim_next
     claims: list[int] = []
 
@@ -347,81 +502,85 @@ def test_a_claim_that_fails_keeps_the_request_before_it_done(
             raise OSError("connection reset")
         return real_claim(session, **kwargs)
 
-    def apply(request: Request, respond: Respond) -> None:
-        applied.append(request.body["n"])
-
-    interactions.record(engine, [("k", click(n)) for n in (1, 2)], now=clock())
+    record(engine, clock, *(poke(clock, n) for n in (1, 2)))
     monkeypatch.setattr(interactions, "claim_next", second_claim_fails)
+    work = Work(Poke, seen_by(applied, "poke"))
     with pytest.raises(OSError):
-        Worker(engine, {"k": apply}, clock=clock).drain()
-    assert [r.state for r in rows(engine)] == [InteractionState.PENDING]  # the first is gone
+        runner(engine, clock, work).drain()
+    assert [r.state for r in rows(engine)] == [InteractionState.DONE, InteractionState.PENDING]
 
-    clock.advance(seconds=WorkerPolicy().lease.total_seconds() + 1)
-    Worker(engine, {"k": apply}, clock=clock).drain()
-    assert applied == [1, 2]  # not [1, 1, 2]
+    runner(engine, clock, work).drain()
+    assert [n for _, n in applied] == [1, 2]  # not [1, 1, 2]
 
 
-def test_a_stopping_worker_finishes_its_request_and_takes_no_more(
+def test_a_stopping_runner_finishes_its_request_and_takes_no_more(
     engine: Engine, clock: FakeClock
 ) -> None:
     stop = threading.Event()
     applied: list[int] = []
 
-    def stop_after_the_first(request: Request, respond: Respond) -> None:
-        applied.append(request.body["n"])
+    def stop_after_the_first(_ctx: WorkContext, command: Any) -> list[Reply]:
+        applied.append(command.n)
         stop.set()  # as SIGTERM does, mid-drain
+        return []
 
-    interactions.record(engine, [("k", click(n)) for n in range(5)], now=clock())
-    assert Worker(engine, {"k": stop_after_the_first}, clock=clock).drain(stop) == 1
+    record(engine, clock, *(poke(clock, n) for n in range(5)))
+    assert runner(engine, clock, Work(Poke, stop_after_the_first)).drain(stop) == 1
     assert applied == [0]
-    assert [r.state for r in rows(engine)] == [InteractionState.PENDING] * 4
+    assert [r.state for r in rows(engine)][1:] == [InteractionState.PENDING] * 4
 
 
 def test_a_request_that_kills_every_worker_is_given_up(engine: Engine, clock: FakeClock) -> None:
-    policy = WorkerPolicy(max_attempts=2)
-    interactions.record(engine, [("k", click(1))], now=clock())
+    policy = QueuePolicy(max_attempts=2)
+    record(engine, clock, poke(clock, 1))
     runs: list[int] = []
 
-    def fatal(request: Request, respond: Respond) -> None:
+    def fatal(_ctx: WorkContext, _command: Any) -> list[Reply]:
         runs.append(1)
         raise SystemExit("killed")
 
+    work = Work(Poke, fatal)
     for _ in range(policy.max_attempts):
         with pytest.raises(SystemExit):
-            Worker(engine, {"k": fatal}, clock=clock, policy=policy).drain()
+            runner(engine, clock, work, policy=policy).drain()
         clock.advance(seconds=policy.lease.total_seconds() + 1)
-    assert Worker(engine, {"k": fatal}, clock=clock, policy=policy).drain() == 1
+    assert runner(engine, clock, work, policy=policy).drain() == 1
 
     assert len(runs) == policy.max_attempts
     [row] = rows(engine)
     assert row.state is InteractionState.FAILED
-    assert row.error == "the worker stopped during each of 2 attempts"
+    assert row.last_error == "not completed in 2 attempts"
 
 
-def test_run_drains_on_wake_and_kicks_after_work_until_stopped(
-    engine: Engine, clock: FakeClock
-) -> None:
+@pytest.fixture
+def running(engine: Engine, clock: FakeClock) -> Iterator[tuple[Any, threading.Event, list[bool]]]:
     done = threading.Semaphore(0)
-    kicks: list[bool] = []
-    worker = Worker(
-        engine,
-        {"k": lambda request, respond: done.release()},
-        clock=clock,
-        policy=WorkerPolicy(idle=30),  # only a wake can make it look again in time
-        after=lambda: kicks.append(True),
-    )
+    commits: list[bool] = []
+
+    def release(_ctx: WorkContext, _command: Any) -> list[Reply]:
+        done.release()
+        return []
+
+    run = runner(engine, clock, Work(Poke, release), policy=QueuePolicy(idle=30))
+    run.on_commit = lambda: commits.append(True)
     wake, stop = threading.Event(), threading.Event()
-    thread = threading.Thread(target=worker.run, args=(stop, wake))
+    thread = threading.Thread(target=run.run, args=(stop, wake))
     thread.start()
     try:
-        recorder = Recorder(engine, clock=clock, wake=wake.set)
-        for n in range(3):
-            recorder("k", click(n))
-            assert done.acquire(timeout=10), f"request {n} was not applied after its wake"
+        yield done, wake, commits
     finally:
         stop.set()
         wake.set()
-        thread.join(timeout=10)
-    assert not thread.is_alive()
-    assert kicks, "the outbox is kicked after work"
-    assert rows(engine) == []
+        thread.join(10)
+        assert not thread.is_alive()
+
+
+def test_run_applies_on_wake_and_passes_each_commit_on(
+    running: tuple[Any, threading.Event, list[bool]], engine: Engine, clock: FakeClock
+) -> None:
+    done, wake, commits = running
+    recorder = Recorder(engine, clock=clock, wake=wake.set)  # only a wake can be in time
+    for n in range(3):
+        recorder(poke(clock, n), None)
+        assert done.acquire(timeout=10), f"request {n} was not applied after its wake"
+    assert len(commits) >= 3

@@ -204,7 +204,7 @@ def test_optional_sections_have_the_documented_defaults() -> None:
         ),
         pytest.param(
             lambda m: m["channels"].update(alerts="#alerts"),
-            "channels.alerts: String should match pattern '^[CGD][A-Z0-9]{2,}$'",
+            "channels.alerts: '#alerts' is not a Slack channel id (like C0123ABCD)",
             id="channel name instead of id",
         ),
     ],

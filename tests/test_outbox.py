@@ -16,12 +16,11 @@ from itertools import pairwise
 from typing import Any
 
 import pytest
-from slack_sdk import WebClient
 from sqlalchemy import Engine, func
 from sqlmodel import select
 
-from switchboard.bot.app import outbox_client
-from switchboard.bot.outbox import Outbox, OutboxPolicy
+from switchboard.bot.app import outbox_transport
+from switchboard.bot.outbox import Outbox, OutboxPolicy, SlackTransport
 from switchboard.bot.settings import Settings
 from switchboard.store.audit import AuditEvent
 from switchboard.store.engine import transaction
@@ -39,16 +38,16 @@ def fake() -> Iterator[FakeSlack]:
         yield slack
 
 
-def client_for(fake: FakeSlack) -> WebClient:
+def transport_for(fake: FakeSlack) -> SlackTransport:
     """The outbox's production client (no retries in place), pointed at the fake."""
     settings = Settings(_env_file=None, slack_bot_token="xoxb-test", slack_api_url=fake.api_url)
-    return outbox_client(settings)
+    return outbox_transport(settings)
 
 
 def make_outbox(
     engine: Engine, fake: FakeSlack, clock: FakeClock, policy: OutboxPolicy = POLICY
 ) -> Outbox:
-    return Outbox(engine, client_for(fake), clock=clock, alerts_channel=ALERTS, policy=policy)
+    return Outbox(engine, transport_for(fake), clock=clock, alerts_channel=ALERTS, policy=policy)
 
 
 def put(
@@ -180,11 +179,12 @@ def test_429_and_5xx_bursts_deliver_everything_once_in_order(
             else:
                 assert later >= at + timedelta(seconds=1), f"{channel}: over 1 msg/s"
 
-    # A 429 is Slack pacing us, not a failure: only the 5xx answers were counted.
+    # A 429 is Slack pacing us, not a failure: only the 5xx answers and the send that worked
+    # were counted as attempts.
     for message in rows(engine):
         assert message.state is OutboxState.SENT
         server_errors = [c for c in posts(fake, message.key) if c.status == 503]
-        assert message.attempts == len(server_errors), message.key
+        assert message.attempts == len(server_errors) + 1, message.key
         assert message.ts is not None and message.last_error is None
 
 
@@ -208,7 +208,7 @@ def test_rate_limits_never_use_up_attempts(
     driver.run(engine, step=1)
     message = row(engine, "patient")
     assert message.state is OutboxState.SENT
-    assert message.attempts == 0
+    assert message.attempts == 1  # the send that worked; waiting for Slack cost nothing
     assert [c.status for c in posts(fake)] == [429] * 5 + [200]
 
 
@@ -258,7 +258,7 @@ def test_dropped_connections_back_off_then_deliver(
     assert stamps[1] >= stamps[0] + timedelta(seconds=1)
     assert stamps[2] - stamps[1] > stamps[1] - stamps[0]  # the second wait is longer
     message = row(engine, "flaky")
-    assert (message.state, message.attempts) == (OutboxState.SENT, 2)
+    assert (message.state, message.attempts) == (OutboxState.SENT, 3)  # two drops, then sent
 
 
 def test_server_errors_forever_give_up_after_max_attempts(
@@ -459,11 +459,11 @@ def test_restart_mid_drain_waits_for_the_lease_then_delivers_once(
     before = {r.id: (r.state, r.ts, r.attempts, r.sent_at) for r in rows(engine)}
 
     # The old sender comes back and tries to record what it thinks happened.
-    for row_id, token in claims:
-        assert dead._record(row_id, token, state=OutboxState.FAILED, ts="stale") is False
+    for lease in claims:
+        assert dead._record(lease, state=OutboxState.FAILED, ts="stale") is False
         with transaction(engine) as session:
-            stale = session.get_one(OutboxMessage, row_id)
-        dead._fail(stale, token, "stale sender")
+            stale = session.get_one(OutboxMessage, lease.id)
+        dead._fail(stale, lease, "stale sender")
     assert {r.id: (r.state, r.ts, r.attempts, r.sent_at) for r in rows(engine)} == before
     assert audit_events(engine) == []
     assert len(rows(engine)) == 6  # no failure notice queued either
@@ -527,3 +527,91 @@ def test_two_replicas_draining_at_once_send_each_message_once(
             f"m-{i:02d}" for i in range(n, 40, 8)
         ]
     assert sum(sum(tried) for tried in rounds) == 40
+
+
+# -- DMs and replies -------------------------------------------------------------------------
+
+
+def test_a_dm_opens_the_conversation_then_posts_and_its_update_edits_the_dm(
+    engine: Engine, clock: FakeClock, fake: FakeSlack
+) -> None:
+    put(engine, clock, "esc:1:dm", "U0AM", "please look", kind=OutboxKind.DM)
+    put(
+        engine,
+        clock,
+        "esc:1:dm:ack",
+        "U0AM",
+        "acknowledged",
+        kind=OutboxKind.UPDATE,
+        parent_key="esc:1:dm",
+    )
+    outbox = make_outbox(engine, fake, clock)
+
+    Driver(outbox, clock, fake).run(engine)
+
+    [opened] = fake.calls_to("conversations.open")
+    assert opened.params["users"] == "U0AM"
+    dm_channel = opened.response["channel"]["id"]  # type: ignore[index]
+    [post] = posts(fake)
+    assert post.params["channel"] == dm_channel
+    [update] = fake.calls_to("chat.update")
+    assert (update.params["channel"], update.params["ts"]) == (dm_channel, post.response["ts"])  # type: ignore[index]
+    sent = row(engine, "esc:1:dm")
+    assert (sent.posted_channel, sent.channel) == (dm_channel, "U0AM")  # the lane is the person
+
+
+def test_every_post_carries_its_outbox_key_in_message_metadata(
+    engine: Engine, clock: FakeClock, fake: FakeSlack
+) -> None:
+    put(engine, clock, "alert:7", ALERTS)
+    make_outbox(engine, fake, clock).drain()
+
+    [message] = fake.messages(ALERTS)
+    assert message["metadata"] == {
+        "event_type": "switchboard_outbox",
+        "event_payload": {"key": "alert:7"},
+    }
+
+
+def put_reply(engine: Engine, clock: FakeClock, key: str, url: str, text: str = "done") -> None:
+    with transaction(engine) as session:
+        enqueue(
+            session,
+            key=key,
+            kind=OutboxKind.RESPOND,
+            payload={"response_url": url, "response_type": "ephemeral", "text": text},
+            now=clock(),
+        )
+
+
+def test_replies_go_to_their_response_url_without_channel_pacing(
+    engine: Engine, clock: FakeClock, fake: FakeSlack
+) -> None:
+    for n in range(5):
+        put_reply(engine, clock, f"interaction:{n}:reply:0", fake.response_url(f"r{n}"), f"t{n}")
+
+    assert make_outbox(engine, fake, clock).drain_once() == 5  # all at once: not paced
+
+    calls = fake.calls_to("response_url")
+    assert sorted(c.params["text"] for c in calls) == [f"t{n}" for n in range(5)]
+    assert all("response_url" not in c.params for c in calls)  # the URL is where, not what
+    assert all(c.params["response_type"] == "ephemeral" for c in calls)
+
+
+def test_a_reply_to_a_closed_port_is_retried_then_failed_audited_and_not_reported(
+    engine: Engine, clock: FakeClock, fake: FakeSlack
+) -> None:
+    import socket
+
+    with socket.socket() as closed:  # bound, never listening: connections are refused
+        closed.bind(("127.0.0.1", 0))
+        url = f"http://127.0.0.1:{closed.getsockname()[1]}/response/gone"
+        put_reply(engine, clock, "interaction:1:reply:0", url)
+        Driver(make_outbox(engine, fake, clock), clock, fake).run(engine, step=60)
+
+    reply = row(engine, "interaction:1:reply:0")
+    assert (reply.state, reply.attempts) == (OutboxState.FAILED, POLICY.max_respond_attempts)
+    assert "connection" in (reply.last_error or "")
+    [event] = audit_events(engine)
+    assert event.after["kind"] == "respond"  # type: ignore[index]
+    assert len(rows(engine)) == 1  # nothing queued to the alerts channel for one person's reply

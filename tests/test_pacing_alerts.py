@@ -66,7 +66,9 @@ def apply(engine: Engine, day: date, *findings: AccountPace) -> list[tuple[Chang
         portfolio=portfolio_cpl([]),
     )
     with transaction(engine) as session:
-        changes = record_findings(session, report, thresholds=Pacing(), assignee="U0AM", now=NOW)
+        changes = record_findings(
+            session, report, thresholds=Pacing(), domain="ad_performance", assignee="U0AM", now=NOW
+        )
     return [(c.kind, c.alert_id) for c in changes]
 
 
@@ -181,6 +183,7 @@ def test_an_earlier_date_never_rewinds_a_newer_alert(engine: Engine) -> None:
 def test_one_unresolved_alert_per_account_month_direction(engine: Engine) -> None:
     apply(engine, date(2026, 3, 10), finding("40"))
     duplicate = Alert(
+        domain="ad_performance",
         account_id="A1",
         client_id="C1",
         month="2026-03",

@@ -7,6 +7,7 @@ import json
 import threading
 import time
 from collections.abc import Iterator
+from contextlib import ExitStack
 from dataclasses import dataclass
 from datetime import date, timedelta
 from pathlib import Path
@@ -17,21 +18,22 @@ from pydantic import SecretStr
 from sqlalchemy import Engine, func, select
 
 from switchboard.bot.agent_runs import run_pacing
-from switchboard.bot.app import SlackApp, create_app
-from switchboard.bot.interactions import Worker
-from switchboard.bot.server import http_server, socket_mode_handler, stop_http
+from switchboard.bot.app import create_app, outbox_transport
+from switchboard.bot.outbox import Outbox
+from switchboard.bot.runtime import Runtime
+from switchboard.bot.server import http_server, socket_mode_handler, stop_http, wsgi_app
 from switchboard.bot.settings import Settings
-from switchboard.handlers.owners import reassign_domain
+from switchboard.bot.worker import Worker
 from switchboard.handlers.refs import AlertRef, DomainRef
-from switchboard.store import ownership
 from switchboard.store.alerts import Alert, AlertState
 from switchboard.store.audit import AuditEvent
-from switchboard.store.engine import open_interactions, reading, transaction
+from switchboard.store.engine import reading
 from switchboard.store.interactions import Interaction, InteractionState
 from switchboard.store.manifest import AgencyManifest
+from switchboard.store.outbox import OutboxMessage, OutboxState
 from switchboard.store.ownership import DomainOwner
 from tests.agency_builder import AgencyBuilder
-from tests.conftest import FakeClock, sqlite_store
+from tests.conftest import FakeClock, poll_until, sqlite_store
 from tests.fake_slack import Call, FakeSlack
 from tests.slack_requests import (
     Reply,
@@ -47,53 +49,88 @@ STRANGER = "U0NOBODY"
 
 
 class WorkerThread:
-    """The worker as `switchboard run` runs it, on a thread; stoppable and restartable."""
+    """The worker as `switchboard worker` runs it, on a thread; stoppable and restartable."""
 
-    def __init__(self, worker: Worker, wake: threading.Event) -> None:
-        self.worker, self.wake = worker, wake
-        self.stopping = threading.Event()
+    def __init__(self, rt: Runtime, wake: threading.Event) -> None:
+        self.rt, self.wake = rt, wake
+        self.worker: Worker | None = None
         self.thread: threading.Thread | None = None
 
     def start(self) -> None:
         self.stopping = threading.Event()
+        self.worker = Worker(self.rt, scheduled=False)
         self.thread = threading.Thread(target=self.worker.run, args=(self.stopping, self.wake))
         self.thread.start()
+        assert self.worker.started.wait(10), "the worker did not start"
 
     def stop(self) -> None:
+        if self.thread is None:
+            return
         self.stopping.set()
         self.wake.set()
-        if self.thread is not None:
-            self.thread.join(timeout=10)
-            assert not self.thread.is_alive()
+        self.thread.join(timeout=10)
+        assert not self.thread.is_alive(), "the worker did not stop within 10 s"
+        self.thread = None
 
 
 @dataclass
 class Live:
     url: str
     fake: FakeSlack
-    engine: Engine
-    interactions: Engine
+    rt: Runtime
     worker: WorkerThread
     clock: FakeClock
-    slack: SlackApp
+    outbox: Outbox
     manifest: AgencyManifest
     alert_id: int
-    _responses: int = 0
+    _requests: int = 0
+
+    @property
+    def engine(self) -> Engine:
+        return self.rt.engine
+
+    @property
+    def interactions(self) -> Engine:
+        return self.rt.interactions
+
+    def _next(self) -> int:
+        self._requests += 1
+        return self._requests
 
     def response_url(self) -> str:
-        self._responses += 1
-        return self.fake.response_url(f"r{self._responses}")
+        return self.fake.response_url(f"r{self._next()}")
 
     def post(self, body: str, **kwargs: Any) -> Reply:
         return signed_post(f"{self.url}/slack/events", body, SECRET, **kwargs)
 
-    def ops(self, text: str, user: str) -> Reply:
-        return self.post(slash_command(text, user=user, response_url=self.response_url()))
-
-    def click(self, action_id: str, value: str, user: str) -> Reply:
-        return self.post(
-            block_action(action_id, value, user=user, response_url=self.response_url())
+    def ops(self, text: str, user: str, **kwargs: Any) -> Reply:
+        n = self._next()
+        body = slash_command(
+            text, user=user, response_url=self.fake.response_url(f"r{n}"), trigger_id=f"T{n}"
         )
+        return self.post(body, **kwargs)
+
+    def click(self, action_id: str, value: str, user: str, **kwargs: Any) -> Reply:
+        return self.post(self.click_body(action_id, value, user, **kwargs))
+
+    def click_body(self, action_id: str, value: str, user: str, **kwargs: Any) -> str:
+        n = self._next()
+        return block_action(
+            action_id,
+            value,
+            user=user,
+            response_url=self.fake.response_url(f"r{n}"),
+            trigger_id=f"T{n}",
+            action_ts=self.clock().timestamp(),
+            **kwargs,
+        )
+
+    def submit(self, callback_id: str, metadata: str, picked: str | None, user: str) -> Reply:
+        n = self._next()
+        body = view_submission(
+            callback_id, metadata, picked, user=user, view_id=f"V{n}", view_hash=f"h{n}"
+        )
+        return self.post(body)
 
     def responses(self, count: int = 1) -> list[Call]:
         return self.fake.wait_for_calls("response_url", count)
@@ -117,61 +154,80 @@ class Live:
         return (self.alert().model_dump(), self.audit_count(), self.owner("ad_performance"))
 
     def drain(self) -> None:
-        """Deliver everything due, moving the clock past each channel's one-second pacing."""
+        """Deliver everything due, moving the clock past each channel's one-second pacing.
+
+        The worker's own outbox thread may hold a row at any moment: done when none is left.
+        """
         for _ in range(50):
             self.clock.advance(seconds=1.5)
-            if not self.slack.outbox.drain():
-                return
+            if not self.outbox.drain():
+                break
+        poll_until(lambda: unsent(self.engine) == 0, what="the outbox to drain")
+
+
+def unsent(engine: Engine) -> int:
+    with reading(engine) as session:
+        query = select(func.count()).where(
+            OutboxMessage.state.in_([OutboxState.PENDING, OutboxState.SENDING])  # type: ignore[attr-defined]
+        )
+        return session.scalar(query)
+
+
+def settings_for(url: str, fake: FakeSlack) -> Settings:
+    return Settings(
+        _env_file=None,
+        database_url=url,
+        slack_bot_token=SecretStr("xoxb-test"),
+        slack_signing_secret=SecretStr(SECRET),
+        slack_app_token=None,
+        slack_api_url=fake.api_url,
+    )
 
 
 @pytest.fixture
 def live(tmp_path: Path, sqlite_template: Path, manifest: AgencyManifest) -> Iterator[Live]:
     clock = FakeClock()
-    url, engine = sqlite_store(sqlite_template, tmp_path)
-    interactions_engine = open_interactions(url, engine)
-    with transaction(engine) as session:
-        owners = {name: (d.agent, d.owner) for name, d in manifest.domains.items()}
-        ownership.seed(session, owners, now=clock())
-    builder = AgencyBuilder().client("C1").account("A1", "C1").budget("A1", "2026-03", "3100")
-    builder.spend_each_day("A1", date(2026, 3, 1), date(2026, 3, 15), "150.00")  # +50%
-    builder.load(engine)
-    [change] = run_pacing(engine, manifest, as_of=AS_OF, now=clock()).changes
-
-    with FakeSlack() as fake:
-        settings = Settings(
-            slack_bot_token=SecretStr("xoxb-test"),
-            slack_signing_secret=SecretStr(SECRET),
-            slack_app_token=None,
-            slack_api_url=fake.api_url,
-        )
+    url, template_engine = sqlite_store(sqlite_template, tmp_path)
+    template_engine.dispose()
+    with ExitStack() as stack:
+        fake = stack.enter_context(FakeSlack())
+        rt = Runtime(preset=settings_for(url, fake), clock=clock)
+        stack.callback(rt.close)
+        builder = AgencyBuilder().client("C1").account("A1", "C1").budget("A1", "2026-03", "3100")
+        builder.spend_each_day("A1", date(2026, 3, 1), date(2026, 3, 15), "150.00")  # +50%
+        builder.load(rt.engine)
+        [change] = run_pacing(rt.engine, rt.manifest, as_of=AS_OF, now=clock()).changes
         wake = threading.Event()
-        slack = create_app(
-            settings, engine, manifest, clock=clock, interactions=interactions_engine, wake=wake.set
+        app = create_app(
+            rt.settings,
+            rt.engine,
+            rt.manifest,
+            clock=clock,
+            interactions=rt.interactions,
+            wake=wake.set,
         )
-        # The tests drain the outbox themselves, moving the clock past each channel's pacing.
-        worker = WorkerThread(Worker(interactions_engine, slack.work, clock=clock), wake)
-        server = http_server(slack, engine, host="127.0.0.1", port=0, threads=12)
+        application = wsgi_app(app, rt.engine, clock=clock, signing_secret=SECRET)
+        server = http_server(application, host="127.0.0.1", port=0, threads=12)
         thread = threading.Thread(target=server.run, daemon=True)
-        worker.start()
         thread.start()
-        try:
-            yield Live(
-                url=f"http://127.0.0.1:{server.effective_port}",
-                fake=fake,
-                engine=engine,
-                interactions=interactions_engine,
-                worker=worker,
-                clock=clock,
-                slack=slack,
-                manifest=manifest,
-                alert_id=change.alert_id,
-            )
-        finally:
-            stop_http(server)
-            thread.join(timeout=5)
-            worker.stop()
-            engine.dispose()
-            interactions_engine.dispose()
+        # Torn down in reverse, each whatever the others did: no thread outlives the test.
+        stack.callback(thread.join, 5)
+        stack.callback(stop_http, server)
+        worker = WorkerThread(rt, wake)
+        worker.start()
+        stack.callback(worker.stop)
+        transport = outbox_transport(rt.settings)
+        outbox = Outbox(rt.engine, transport, clock=clock, alerts_channel="C0ALERTS")
+        yield Live(
+            url=f"http://127.0.0.1:{server.effective_port}",
+            fake=fake,
+            rt=rt,
+            worker=worker,
+            clock=clock,
+            outbox=outbox,
+            manifest=rt.manifest,
+            alert_id=change.alert_id,
+        )
 
 
 def ref(alert_id: int) -> str:
@@ -189,16 +245,15 @@ def test_the_app_verified_its_token_with_the_fake(live: Live) -> None:
 
 def test_bad_signature_and_stale_timestamp_get_401_and_change_nothing(live: Live) -> None:
     before = live.snapshot()
-    body = block_action(
-        "alert.ack", ref(live.alert_id), user="U0ADMIN", response_url=live.response_url()
-    )
+    body = live.click_body("alert.ack", ref(live.alert_id), "U0ADMIN")
 
     forged = signed_post(f"{live.url}/slack/events", body, "not-the-secret")
     stale = live.post(body, timestamp=int(time.time()) - 6 * 60)
 
     assert (forged.status, stale.status) == (401, 401)
     assert live.snapshot() == before
-    assert live.fake.calls_to("response_url") == []
+    with reading(live.interactions) as session:
+        assert session.scalars(select(Interaction)).all() == []
 
 
 @pytest.mark.parametrize(
@@ -280,7 +335,8 @@ def test_a_click_is_recorded_before_its_ack_and_survives_a_worker_restart(live: 
 
     with reading(live.interactions) as session:
         [recorded] = session.scalars(select(Interaction)).all()
-    assert (recorded.kind, recorded.state) == ("action:alert.ack", InteractionState.PENDING)
+    assert (recorded.kind, recorded.state) == ("alert.ack", InteractionState.PENDING)
+    assert json.loads(recorded.body)["alert_id"] == live.alert_id  # a typed command
     assert live.alert().state is AlertState.OPEN  # acknowledged to Slack, not yet applied
     assert live.fake.calls_to("response_url") == []
 
@@ -288,17 +344,71 @@ def test_a_click_is_recorded_before_its_ack_and_survives_a_worker_restart(live: 
     [reply] = live.responses()
     assert reply.params["text"] == f"You acknowledged alert #{live.alert_id}."
     assert live.alert().state is AlertState.ACKNOWLEDGED
-    live.worker.stop()  # it finishes its batch: the done request is deleted
     with reading(live.interactions) as session:
-        assert session.scalars(select(Interaction)).all() == []
+        assert [r.state for r in session.scalars(select(Interaction))] == [InteractionState.DONE]
+
+
+def test_a_replayed_click_is_answered_as_done_and_changes_nothing(live: Live) -> None:
+    body = live.click_body("alert.ack", ref(live.alert_id), "U0AM")
+    assert live.post(body).status == 200
+    live.responses()
+    after_first = live.snapshot()
+
+    assert live.post(body).status == 200  # the same signed request, byte for byte
+
+    assert live.snapshot() == after_first
+    with reading(live.interactions) as session:
+        assert len(session.scalars(select(Interaction)).all()) == 1
+
+
+def test_a_replayed_reassign_never_puts_the_old_owner_back(live: Live) -> None:
+    """Captured `/ops reassign` replayed inside Slack's five minutes: recognised, refused."""
+    n = 900
+    first = slash_command(
+        "reassign ad_performance @Leo",
+        user="U0ADMIN",
+        response_url=live.response_url(),
+        trigger_id=f"T{n}",
+    )
+    assert live.post(first).status == 200
+    live.responses()
+    assert live.ops("reassign ad_performance @Maya", "U0ADMIN").status == 200
+    live.responses(2)
+    assert live.owner("ad_performance") == "U0ADMIN"
+    audits = live.audit_count("owner.reassign")
+
+    replayed = live.post(first)
+
+    assert replayed.json()["text"] == "That request was already handled."
+    assert live.owner("ad_performance") == "U0ADMIN"
+    assert live.audit_count("owner.reassign") == audits
+
+
+def test_a_replayed_modal_submission_changes_nothing(live: Live) -> None:
+    domain = DomainRef(domain="project_status").encode()
+    body = view_submission(
+        "owner.reassign", domain, "U0AM", user="U0ADMIN", view_id="V0REPLAY", view_hash="h0"
+    )
+    assert live.post(body).json()["response_action"] == "update"
+    live.submit("owner.reassign", domain, "U0LEAD", "U0ADMIN")  # a later change
+    assert live.owner("project_status") == "U0LEAD"
+
+    replayed = live.post(body)
+
+    assert "already done" in json.dumps(replayed.json())
+    assert live.owner("project_status") == "U0LEAD"
 
 
 def test_a_queued_reassign_never_undoes_a_change_made_after_it_was_asked(live: Live) -> None:
     live.worker.stop()
-    assert live.ops("reassign ad_performance @Leo", "U0ADMIN").status == 200  # queued at 09:00
-    live.clock.advance(minutes=1)
-    done = reassign_domain(live.slack.deps, "ad_performance", "U0ADMIN", by="U0ADMIN")
-    assert done.done  # someone else, meanwhile, straight away
+    assert live.ops("reassign ad_performance @Leo", "U0ADMIN").status == 200  # queued
+    domain = DomainRef(domain="ad_performance").encode()
+    # Someone else, a minute later by Slack's clock, through the modal (applied at once).
+    body = view_submission(
+        "owner.reassign", domain, "U0ADMIN", user="U0ADMIN", view_id="V9", view_hash="h9"
+    )
+    assert live.post(body, timestamp=int(time.time()) + 60).json()["response_action"] == "update"
+    assert live.owner("ad_performance") == "U0ADMIN"
 
     live.worker.start()  # the queued request comes late (a slow worker, or a replay)
     [reply] = live.responses()
@@ -311,16 +421,30 @@ def test_a_queued_reassign_never_undoes_a_change_made_after_it_was_asked(live: L
 
 def test_queued_reassigns_apply_in_the_order_they_were_asked(live: Live) -> None:
     live.worker.stop()
-    assert live.ops("reassign ad_performance @Leo", "U0ADMIN").status == 200
-    live.clock.advance(seconds=5)
-    assert live.ops("reassign ad_performance @Maya", "U0ADMIN").status == 200
-    live.clock.advance(seconds=10)  # the worker comes to both after both were asked
+    now = int(time.time())
+    assert live.ops("reassign ad_performance @Leo", "U0ADMIN", timestamp=now).status == 200
+    assert live.ops("reassign ad_performance @Maya", "U0ADMIN", timestamp=now + 5).status == 200
 
-    live.worker.start()
+    live.worker.start()  # the worker comes to both after both were asked
     first, second = live.responses(2)
     assert first.params["text"] == "ad_performance is now owned by <@U0LEAD> (was <@U0AM>)."
     assert second.params["text"] == "ad_performance is now owned by <@U0ADMIN> (was <@U0LEAD>)."
     assert live.owner("ad_performance") == "U0ADMIN"
+
+
+def test_a_reply_that_cannot_be_delivered_leaves_the_click_done_and_is_audited(
+    live: Live,
+) -> None:
+    live.fake.fail_next("response_url", times=10, status=404, error="expired_url")
+
+    assert live.click("alert.ack", ref(live.alert_id), "U0AM").status == 200
+
+    poll_until(lambda: live.audit_count("outbox.failed") == 1, what="the failed reply's audit row")
+    assert live.alert().state is AlertState.ACKNOWLEDGED
+    with reading(live.interactions) as session:
+        assert [r.state for r in session.scalars(select(Interaction))] == [InteractionState.DONE]
+    # A person's reply that failed is not reported to the alerts channel.
+    assert not [m for m in live.fake.messages("C0ALERTS") if "could not deliver" in m["text"]]
 
 
 def test_a_click_that_cannot_be_recorded_is_not_acknowledged(live: Live) -> None:
@@ -338,13 +462,7 @@ def test_a_click_that_cannot_be_recorded_is_not_acknowledged(live: Live) -> None
 
 
 def test_ack_from_the_ephemeral_list_replaces_the_list(live: Live) -> None:
-    body = block_action(
-        "alert.ack",
-        ref(live.alert_id),
-        user="U0AM",
-        response_url=live.response_url(),
-        ephemeral=True,
-    )
+    body = live.click_body("alert.ack", ref(live.alert_id), "U0AM", ephemeral=True)
 
     assert live.post(body).status == 200
 
@@ -388,10 +506,7 @@ def test_a_button_value_is_a_reference_never_authority(live: Live) -> None:
 
 def test_ten_concurrent_acks_make_one_transition_and_tell_the_others_who(live: Live) -> None:
     users = ["U0ADMIN", "U0LEAD", "U0AM"] * 3 + ["U0ADMIN"]
-    bodies = [
-        block_action("alert.ack", ref(live.alert_id), user=u, response_url=live.response_url())
-        for u in users
-    ]
+    bodies = [live.click_body("alert.ack", ref(live.alert_id), u) for u in users]
     start = threading.Barrier(len(bodies))
     statuses: list[int] = []
 
@@ -409,7 +524,7 @@ def test_ten_concurrent_acks_make_one_transition_and_tell_the_others_who(live: L
     texts = [c.params["text"] for c in live.responses(10)]
     winner = live.alert().acknowledged_by
     assert sum(t.startswith("You acknowledged") for t in texts) == 1
-    assert texts.count(f"Already acknowledged by <@{winner}> at 09:00 on 2026-03-16.") == 9
+    assert texts.count(f"Already acknowledged by <@{winner}> at 2026-03-16 09:00.") == 9
     assert live.audit_count("alert.ack") == 1
 
 
@@ -437,11 +552,11 @@ def test_owner_reassign_modal_round_trip(live: Live) -> None:
     )
     assert (view["callback_id"], view["private_metadata"]) == ("owner.reassign", domain)
 
-    refused = live.post(view_submission("owner.reassign", domain, "U0AM", user=STRANGER))
+    refused = live.submit("owner.reassign", domain, "U0AM", STRANGER)
     assert refused.json()["response_action"] == "errors"
     assert live.owner("project_status") == "U0LEAD"
 
-    accepted = live.post(view_submission("owner.reassign", domain, "U0AM", user="U0ADMIN"))
+    accepted = live.submit("owner.reassign", domain, "U0AM", "U0ADMIN")
     assert accepted.json()["response_action"] == "update"
     assert live.owner("project_status") == "U0AM"
 
@@ -452,9 +567,7 @@ def test_alert_reassign_is_refused_for_a_non_assignee_non_admin(live: Live) -> N
     assert reply.params["text"] == "Only the assignee or an admin can reassign this alert."
     assert live.fake.calls_to("views.open") == []
 
-    submitted = live.post(
-        view_submission("alert.reassign", ref(live.alert_id), "U0LEAD", user="U0LEAD")
-    )
+    submitted = live.submit("alert.reassign", ref(live.alert_id), "U0LEAD", "U0LEAD")
     assert submitted.json()["response_action"] == "errors"
     assert live.alert().assignee == "U0AM"
 
@@ -464,7 +577,7 @@ def test_alert_reassign_by_the_assignee_updates_the_post(live: Live) -> None:
     live.click("alert.reassign", ref(live.alert_id), "U0AM")
     live.fake.wait_for_calls("views.open")
 
-    reply = live.post(view_submission("alert.reassign", ref(live.alert_id), "U0LEAD", user="U0AM"))
+    reply = live.submit("alert.reassign", ref(live.alert_id), "U0LEAD", "U0AM")
 
     assert reply.json()["response_action"] == "update"
     assert live.alert().assignee == "U0LEAD"
@@ -489,15 +602,33 @@ def test_worsening_updates_the_original_and_replies_in_its_thread(live: Live) ->
     assert "Worse" in reply["text"]
 
 
-def test_healthz_and_unknown_paths(live: Live) -> None:
+def get(url: str) -> tuple[int, Any]:
     import urllib.error
     import urllib.request
 
-    with urllib.request.urlopen(f"{live.url}/healthz", timeout=5) as response:
-        assert (response.status, json.loads(response.read())) == (200, {"ok": True})
-    with pytest.raises(urllib.error.HTTPError) as missing:
-        urllib.request.urlopen(f"{live.url}/admin", timeout=5)
-    assert missing.value.code == 404
+    try:
+        with urllib.request.urlopen(url, timeout=5) as response:
+            return response.status, json.loads(response.read())
+    except urllib.error.HTTPError as error:
+        body = error.read()
+        return error.code, json.loads(body) if body.startswith(b"{") else body
+
+
+def test_healthz_reads_the_worker_heartbeat_and_unknown_paths_are_404(live: Live) -> None:
+    assert get(f"{live.url}/healthz") == (200, {"ok": True, "workers": 1})
+    assert get(f"{live.url}/admin")[0] == 404
+
+
+def test_healthz_is_503_once_no_worker_heartbeat_is_fresh(live: Live) -> None:
+    live.worker.stop()  # a clean stop removes its heartbeat row
+    status, body = get(f"{live.url}/healthz")
+    assert (status, body["ok"], body["workers"]) == (503, False, 0)
+    assert body["problems"] == ["worker: none has run in the last 30 s"]
+
+    live.worker.start()
+    assert get(f"{live.url}/healthz")[0] == 200
+    live.clock.advance(seconds=31)  # a worker that stopped beating (killed, say)
+    assert get(f"{live.url}/healthz")[0] == 503
 
 
 def test_socket_mode_uses_the_app_token_and_the_same_listeners(
@@ -510,15 +641,16 @@ def test_socket_mode_uses_the_app_token_and_the_same_listeners(
         slack_signing_secret=None,
         slack_api_url="http://127.0.0.1:9/api/",  # never called: no network in this test
     )
-    slack = create_app(
+    app = create_app(
         settings, engine, manifest, clock=FakeClock(), interactions=engine, verify_token=False
     )
 
-    handler = socket_mode_handler(slack, "xapp-1-test")
+    handler = socket_mode_handler(app, "xapp-1-test")
 
-    assert handler.app is slack.app
+    assert handler.app is app
     assert handler.client.app_token == "xapp-1-test"
     assert handler.client.web_client.base_url == "http://127.0.0.1:9/api/"
     # /ops, alert.ack, alert.reassign and its modal, owner.reassign and its modal: the one
     # set of listeners both transports dispatch to.
-    assert len(slack.app._listeners) == 6
+    assert len(app._listeners) == 6
+    engine.dispose()

@@ -51,6 +51,7 @@ def add_accounts(engine: Engine, *account_ids: str) -> None:
 def new_alert(engine: Engine, *, state: AlertState = AlertState.OPEN, account: str = "A1") -> int:
     with transaction(engine) as session:
         alert = Alert(
+            domain="ad_performance",
             account_id=account,
             client_id="C1",
             month="2026-03",
@@ -189,6 +190,7 @@ def test_naive_datetimes_are_refused_and_nothing_is_written(engine: Engine) -> N
     ):
         session.add(
             Alert(
+                domain="ad_performance",
                 account_id="A1",
                 client_id="C1",
                 month="2026-03",
@@ -294,7 +296,7 @@ def test_ten_threads_reassigning_one_domain_have_exactly_one_winner(engine: Engi
             session,
             DomainOwner,
             "ad_performance",
-            state_field="owner",
+            field="owner",
             expected="U0AM",
             to=f"U{i}",
             updated_by=f"U{i}",
@@ -311,13 +313,9 @@ def test_expected_none_matches_a_null_column(engine: Engine) -> None:
     add_accounts(engine, "A1")
     alert_id = new_alert(engine)
     with transaction(engine) as session:
-        won = compare_and_set(
-            session, Alert, alert_id, state_field="assignee", expected=None, to="U1"
-        )
+        won = compare_and_set(session, Alert, alert_id, field="assignee", expected=None, to="U1")
         assert won
-        again = compare_and_set(
-            session, Alert, alert_id, state_field="assignee", expected=None, to="U2"
-        )
+        again = compare_and_set(session, Alert, alert_id, field="assignee", expected=None, to="U2")
         assert not again
     with reading(engine) as session:
         assert session.get_one(Alert, alert_id).assignee == "U1"
@@ -354,13 +352,11 @@ def test_a_collection_may_include_none(engine: Engine) -> None:
     add_accounts(engine, "A1", "A2", "A3")
     ids = [new_alert(engine, account=a) for a in ("A1", "A2", "A3")]
     with transaction(engine) as session:
-        compare_and_set(session, Alert, ids[1], state_field="assignee", expected=None, to="U1")
-        compare_and_set(session, Alert, ids[2], state_field="assignee", expected=None, to="U9")
+        compare_and_set(session, Alert, ids[1], field="assignee", expected=None, to="U1")
+        compare_and_set(session, Alert, ids[2], field="assignee", expected=None, to="U9")
     with transaction(engine) as session:
         results = [
-            compare_and_set(
-                session, Alert, i, state_field="assignee", expected=[None, "U1"], to="U2"
-            )
+            compare_and_set(session, Alert, i, field="assignee", expected=[None, "U1"], to="U2")
             for i in ids
         ]
     assert results == [True, True, False]

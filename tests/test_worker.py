@@ -6,13 +6,7 @@ import multiprocessing
 import threading
 from typing import Any
 
-from switchboard.bot.worker import (
-    UNHEALTHY_AFTER,
-    Doorbell,
-    WorkerHealth,
-    WorkerProcess,
-    WorkerSpec,
-)
+from switchboard.bot.worker import Doorbell
 
 
 def _listen(doorbell: Doorbell, listening: Any) -> None:
@@ -38,12 +32,3 @@ def test_ringing_never_waits_even_for_a_worker_killed_while_listening() -> None:
     assert doorbell.wait(0) and doorbell.wait(0)  # the rings are there for the next worker
     doorbell.clear()
     assert not doorbell.wait(0)
-
-
-def test_health_allows_a_restart_but_not_an_outage() -> None:
-    now = [1000.0]
-    worker = WorkerProcess(WorkerSpec(), monotonic=lambda: now[0])
-    worker._down_since = now[0]  # as the supervisor records an exit
-    assert worker.health() == WorkerHealth(True, "not running for 0 s")
-    now[0] += UNHEALTHY_AFTER + 1
-    assert worker.health() == WorkerHealth(False, "not running for 31 s")

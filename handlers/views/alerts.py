@@ -3,14 +3,15 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
-from datetime import datetime
+from dataclasses import dataclass
 from zoneinfo import ZoneInfo
 
 from slack_sdk.models.blocks import ActionsBlock, Block, ButtonElement, DividerBlock
 
-from switchboard.bot.views.limits import context, fit, section
-from switchboard.handlers.context import AlertLabel, Message
 from switchboard.handlers.refs import ActionId, AlertRef
+from switchboard.handlers.views.limits import context, fit, section
+from switchboard.handlers.views.message import Message
+from switchboard.handlers.views.text import escape, local_time, mention
 from switchboard.store.alerts import Alert, AlertDirection, AlertState
 
 _HEADLINE = {
@@ -20,8 +21,12 @@ _HEADLINE = {
 }
 
 
-def _clock(moment: datetime | None, tz: ZoneInfo) -> str:
-    return "" if moment is None else moment.astimezone(tz).strftime("%Y-%m-%d %H:%M")
+@dataclass(frozen=True)
+class AlertLabel:
+    """Names that make an alert readable, loaded beside it (outside data: escaped here)."""
+
+    client_name: str
+    account_name: str
 
 
 def _deviation(alert: Alert) -> str:
@@ -29,27 +34,27 @@ def _deviation(alert: Alert) -> str:
 
 
 def _summary(alert: Alert, label: AlertLabel) -> str:
-    parts = [
-        f"{_HEADLINE[alert.direction]}: *{label.client_name}*, {label.account_name} "
-        f"(`{alert.account_id}`)",
-        f"{_deviation(alert)} · {alert.month} · assigned to <@{alert.assignee}>"
-        if alert.assignee
-        else f"{_deviation(alert)} · {alert.month}",
-    ]
-    return "\n".join(p for p in parts if p)
+    first = (
+        f"{_HEADLINE[alert.direction]}: *{escape(label.client_name)}*, "
+        f"{escape(label.account_name)} (`{escape(alert.account_id)}`)"
+    )
+    second = f"{_deviation(alert)} · {alert.month}"
+    if alert.assignee:
+        second += f" · assigned to {mention(alert.assignee)}"
+    return f"{first}\n{second}"
 
 
 def _outcome(alert: Alert, tz: ZoneInfo) -> str:
     if alert.state is AlertState.ACKNOWLEDGED:
-        when = _clock(alert.acknowledged_at, tz)
-        return f":white_check_mark: Acknowledged by <@{alert.acknowledged_by}> at {when}"
+        when = local_time(alert.acknowledged_at, tz)
+        return f":white_check_mark: Acknowledged by {mention(alert.acknowledged_by)} at {when}"
     if alert.state is AlertState.RESOLVED:
-        return (
-            f":heavy_check_mark: Resolved {_clock(alert.resolved_at, tz)}: {alert.resolved_reason}"
-        )
+        when = local_time(alert.resolved_at, tz)
+        return f":heavy_check_mark: Resolved {when}: {escape(alert.resolved_reason)}"
     if alert.state is AlertState.SUPPRESSED:
         return (
-            f":zipper_mouth_face: Suppressed: {alert.suppressed_code} ({alert.suppressed_detail})"
+            f":zipper_mouth_face: Suppressed: {escape(alert.suppressed_code)} "
+            f"({escape(alert.suppressed_detail)})"
         )
     return ""
 
@@ -81,18 +86,21 @@ def alert_message(alert: Alert, label: AlertLabel, tz: ZoneInfo) -> Message:
     """The alerts-channel post, re-rendered from the row after every change."""
     blocks = _alert_blocks(alert, label, tz)
     blocks.append(context(f"Pacing agent · alert #{alert.id} · first seen {alert.first_seen_on}"))
-    text = f"{_HEADLINE[alert.direction]}: {label.client_name} {_deviation(alert)}"
-    return Message(text=text.replace("*", ""), blocks=blocks)
+    text = f"{_HEADLINE[alert.direction]}: {escape(label.client_name)} {_deviation(alert)}"
+    return Message(text=text, blocks=blocks)
 
 
 def alert_worse(alert: Alert, label: AlertLabel) -> Message:
     """A thread reply on the original post: the alert is worse by the re-notify margin."""
-    text = f"Worse: {label.client_name} ({alert.account_id}) is now {_deviation(alert)}."
+    text = (
+        f"Worse: {escape(label.client_name)} ({escape(alert.account_id)}) "
+        f"is now {_deviation(alert)}."
+    )
     return Message(text=text, blocks=[section(f":arrow_heading_down: {text}")])
 
 
 def alert_list(alerts: Sequence[tuple[Alert, AlertLabel]], tz: ZoneInfo) -> Message:
-    """`/ops alerts`: open and acknowledged alerts, newest first, each with its buttons."""
+    """`/ops alerts`: open and acknowledged alerts, each with its buttons while open."""
     if not alerts:
         return Message(text="No open alerts.", blocks=[section(":sunny: No open alerts.")])
     head = [section(f"*Open alerts ({len(alerts)})*")]

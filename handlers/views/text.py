@@ -1,0 +1,45 @@
+"""Text that goes into Slack: escaping, mentions, times. The one place each rule is written.
+
+Slack reads `&`, `<` and `>` in mrkdwn and in a notification's `text` as markup: `<!channel>`
+pings everyone, `<http://x|label>` shows a link under any label. Data from outside (client
+and account names, reasons, email text, agent output) is escaped; only mentions the bot
+builds itself, from a Slack user id it validated, stay live.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+from zoneinfo import ZoneInfo
+
+from switchboard.store.slack_ids import CHANNEL_ID_RE, is_user_id
+
+
+def escape(text: object) -> str:
+    """Outside data made inert for mrkdwn and notification text (Slack's three entities)."""
+    return str(text).replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
+
+
+def mention(user_id: str | None) -> str:
+    """A live mention of a person, or the id shown inert if it is not a Slack user id."""
+    if is_user_id(user_id):
+        return f"<@{user_id}>"
+    return escape(user_id or "nobody")
+
+
+def channel_link(channel_id: str) -> str:
+    return f"<#{channel_id}>" if CHANNEL_ID_RE.match(channel_id) else escape(channel_id)
+
+
+def local_time(moment: datetime | None, tz: ZoneInfo) -> str:
+    """`2026-03-16 09:00` in the agency's time zone; empty for no time."""
+    return "" if moment is None else moment.astimezone(tz).strftime("%Y-%m-%d %H:%M")
+
+
+def age(since: datetime, now: datetime) -> str:
+    """How long ago, briefly: `45m`, `3h`, `2d 4h`."""
+    minutes = max(0, int((now - since).total_seconds() // 60))
+    days, rest = divmod(minutes, 24 * 60)
+    hours, mins = divmod(rest, 60)
+    if days:
+        return f"{days}d {hours}h" if hours else f"{days}d"
+    return f"{hours}h" if hours else f"{mins}m"
