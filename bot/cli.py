@@ -7,7 +7,7 @@ import logging
 import shutil
 from datetime import date
 from pathlib import Path
-from typing import Annotated
+from typing import Annotated, Any
 
 import typer
 from rich.console import Console
@@ -73,6 +73,14 @@ def parse_date(text: str | None, rt: Runtime) -> date:
         ) from None
 
 
+def flag(name: str, help_text: str, **options: Any) -> Any:
+    """A boolean option that takes no value, its help line reading `--json  Print JSON.`
+
+    (typer's rich help otherwise shows a `<bool>` type beside it, as if it took one).
+    """
+    return typer.Option(name, help=help_text, metavar="", **options)
+
+
 @app.callback()
 def main_options(
     ctx: typer.Context,
@@ -119,7 +127,7 @@ def db_upgrade(ctx: typer.Context) -> None:
 def pacing(
     ctx: typer.Context,
     as_of: DateOption = None,
-    as_json: Annotated[bool, typer.Option("--json", help="Print JSON (DESIGN section 6).")] = False,
+    as_json: Annotated[bool, flag("--json", "Print JSON (DESIGN section 6).")] = False,
 ) -> None:
     """Pace every account against its budget (read-only)."""
     rt = runtime(ctx)
@@ -149,13 +157,14 @@ def agents_run(
         out.print(run.summary(), highlight=False)
 
 
+JsonFlag = Annotated[bool, flag("--json", "Print JSON.")]
+
+
 @app.command()
 def alerts(
     ctx: typer.Context,
-    as_json: Annotated[bool, typer.Option("--json", help="Print JSON.")] = False,
-    include_resolved: Annotated[
-        bool, typer.Option("--all", help="Include resolved alerts.")
-    ] = False,
+    as_json: JsonFlag = False,
+    include_resolved: Annotated[bool, flag("--all", "Include resolved alerts.")] = False,
 ) -> None:
     """The stored alerts: open, acknowledged and suppressed (and resolved with --all)."""
     rt = runtime(ctx)
@@ -170,7 +179,7 @@ def alerts(
 @app.command()
 def audit(
     ctx: typer.Context,
-    as_json: Annotated[bool, typer.Option("--json", help="Print JSON.")] = False,
+    as_json: JsonFlag = False,
     limit: Annotated[int, typer.Option("--limit", min=1, max=10_000, help="How many events.")] = 50,
 ) -> None:
     """The audit log, newest first: time, actor, action, subject, before, after."""

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import copy
 import os
+import re
 import shutil
 import subprocess
 import sys
@@ -328,6 +329,32 @@ def test_the_sample_agency_imports_on_the_first_days_of_a_month(
     engine.dispose()
     assert report.rows["clients.csv"] == len(SAMPLE_CLIENTS)
     assert report.rows["spend.csv"] > 0
+
+
+# --- flags -------------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("command", "flags"),
+    [
+        ("pacing", {"--json": "Print JSON"}),
+        ("alerts", {"--json": "Print JSON.", "--all": "Include resolved"}),
+        ("audit", {"--json": "Print JSON."}),
+    ],
+)
+def test_flags_read_as_flags_in_help(command: str, flags: dict[str, str]) -> None:
+    result = invoke(command, "--help")
+    assert result.exit_code == 0
+    for flag, help_text in flags.items():
+        line = next(line for line in result.stdout.splitlines() if f" {flag} " in line)
+        assert re.search(rf"{flag}\s+{re.escape(help_text)}", line), line
+        assert "<bool>" not in line
+
+
+def test_a_flag_takes_no_value() -> None:
+    result = invoke("alerts", "--json", "true")
+    assert result.exit_code == 2
+    assert "unexpected extra argument" in result.output
 
 
 # --- the installed console script ----------------------------------------------------------------
