@@ -6,24 +6,18 @@ import json
 import logging
 import shutil
 from datetime import date
+from importlib.metadata import PackageNotFoundError
+from importlib.metadata import version as distribution_version
 from pathlib import Path
-from typing import Annotated, Any
+from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 from rich.console import Console
-from slack_bolt.error import BoltError
-from slack_sdk.errors import SlackApiError
 
-from switchboard.agents.pacing import evaluate
-from switchboard.bot.agent_runs import RUNNABLE, run_agents
-from switchboard.bot.console_views import alerts_table, audit_table, pacing_table
-from switchboard.bot.runtime import Runtime
-from switchboard.bot.settings import SettingsError
-from switchboard.store import alerts as store_alerts
-from switchboard.store import audit as store_audit
-from switchboard.store.csv_import import ImportFailed, import_dir
-from switchboard.store.engine import reading, upgrade
-from switchboard.store.manifest import ManifestError
+# The store, the agents and Slack are imported by the commands that use them, so that
+# `switchboard --version` (and --help) loads neither SQLAlchemy nor the Slack SDK.
+if TYPE_CHECKING:
+    from switchboard.bot.runtime import Runtime
 
 app = typer.Typer(
     help="Switchboard: the Slack-native operations layer for agencies that run AI agents.",
@@ -47,6 +41,10 @@ DateOption = Annotated[
 
 def runtime(ctx: typer.Context) -> Runtime:
     """The process runtime with settings, manifest and store loaded, or exit 2 saying why."""
+    from switchboard.bot.runtime import Runtime
+    from switchboard.bot.settings import SettingsError
+    from switchboard.store.manifest import ManifestError
+
     rt = ctx.ensure_object(Runtime)
     try:
         rt.settings  # noqa: B018 - load now, so a bad setting fails before any work
@@ -73,12 +71,26 @@ def parse_date(text: str | None, rt: Runtime) -> date:
         ) from None
 
 
+DISTRIBUTION = "agency-switchboard"
+
+
 def flag(name: str, help_text: str, **options: Any) -> Any:
     """A boolean option that takes no value, its help line reading `--json  Print JSON.`
 
     (typer's rich help otherwise shows a `<bool>` type beside it, as if it took one).
     """
     return typer.Option(name, help=help_text, metavar="", **options)
+
+
+def print_version(value: bool) -> None:
+    if not value:
+        return
+    try:
+        print(f"switchboard {distribution_version(DISTRIBUTION)}")
+    except PackageNotFoundError:
+        err.print(f"switchboard: the {DISTRIBUTION} distribution is not installed", markup=False)
+        raise typer.Exit(1) from None
+    raise typer.Exit()
 
 
 @app.callback()
@@ -91,7 +103,13 @@ def main_options(
         Path | None,
         typer.Option("--manifest", help="Agency manifest YAML (overrides SWITCHBOARD_MANIFEST)."),
     ] = None,
+    _version: Annotated[
+        bool,
+        flag("--version", "Print the version and exit.", callback=print_version, is_eager=True),
+    ] = False,
 ) -> None:
+    from switchboard.bot.runtime import Runtime
+
     ctx.obj = Runtime(db_url=db, manifest_override=manifest)
 
 
@@ -101,6 +119,8 @@ def import_command(
     directory: Annotated[Path, typer.Argument(help="Folder holding clients.csv, spend.csv, ...")],
 ) -> None:
     """Import the agency's CSV files: all of them or nothing."""
+    from switchboard.store.csv_import import ImportFailed, import_dir
+
     rt = runtime(ctx)
     try:
         report = import_dir(rt.engine, directory, rt.manifest.tz)
@@ -118,6 +138,8 @@ def import_command(
 @db_app.command("upgrade")
 def db_upgrade(ctx: typer.Context) -> None:
     """Create or migrate the database schema to the newest version."""
+    from switchboard.store.engine import upgrade
+
     rt = runtime(ctx)
     upgrade(rt.engine)
     out.print("database is up to date", highlight=False)
@@ -130,6 +152,10 @@ def pacing(
     as_json: Annotated[bool, flag("--json", "Print JSON (DESIGN section 6).")] = False,
 ) -> None:
     """Pace every account against its budget (read-only)."""
+    from switchboard.agents.pacing import evaluate
+    from switchboard.bot.console_views import pacing_table
+    from switchboard.store.engine import reading
+
     rt = runtime(ctx)
     day = parse_date(as_of, rt)
     with reading(rt.engine) as session:
@@ -147,6 +173,8 @@ def agents_run(
     agent: Annotated[str | None, typer.Option("--agent", help="Run only this agent.")] = None,
 ) -> None:
     """Run the agents for a date and record their findings (idempotent per date)."""
+    from switchboard.bot.agent_runs import RUNNABLE, run_agents
+
     rt = runtime(ctx)
     if agent is not None and agent not in RUNNABLE:
         raise typer.BadParameter(
@@ -167,6 +195,10 @@ def alerts(
     include_resolved: Annotated[bool, flag("--all", "Include resolved alerts.")] = False,
 ) -> None:
     """The stored alerts: open, acknowledged and suppressed (and resolved with --all)."""
+    from switchboard.bot.console_views import alerts_table
+    from switchboard.store import alerts as store_alerts
+    from switchboard.store.engine import reading
+
     rt = runtime(ctx)
     with reading(rt.engine) as session:
         rows = store_alerts.listing(session, include_resolved=include_resolved)
@@ -183,6 +215,10 @@ def audit(
     limit: Annotated[int, typer.Option("--limit", min=1, max=10_000, help="How many events.")] = 50,
 ) -> None:
     """The audit log, newest first: time, actor, action, subject, before, after."""
+    from switchboard.bot.console_views import audit_table
+    from switchboard.store import audit as store_audit
+    from switchboard.store.engine import reading
+
     rt = runtime(ctx)
     with reading(rt.engine) as session:
         events = store_audit.recent(session, limit)
@@ -203,7 +239,11 @@ def run(
     ] = None,
 ) -> None:
     """Run the Slack app (HTTP, or Socket Mode when SLACK_APP_TOKEN is set) and its worker."""
+    from slack_bolt.error import BoltError
+    from slack_sdk.errors import SlackApiError
+
     from switchboard.bot.server import DEFAULT_THREADS, serve
+    from switchboard.bot.settings import SettingsError
     from switchboard.bot.worker import WorkerProcess, WorkerSpec
 
     rt = runtime(ctx)

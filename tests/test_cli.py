@@ -9,6 +9,8 @@ import shutil
 import subprocess
 import sys
 from datetime import UTC, date, datetime
+from importlib.metadata import PackageNotFoundError
+from importlib.metadata import version as distribution_version
 from pathlib import Path
 from typing import Any
 from zoneinfo import ZoneInfo
@@ -18,6 +20,7 @@ import yaml
 from sqlalchemy import Engine, func, inspect, select
 from typer.testing import CliRunner, Result
 
+from switchboard.bot import cli
 from switchboard.bot.cli import app
 from switchboard.bot.sample_agency import ACCOUNTS as SAMPLE_ACCOUNTS
 from switchboard.bot.sample_agency import CLIENTS as SAMPLE_CLIENTS
@@ -331,7 +334,7 @@ def test_the_sample_agency_imports_on_the_first_days_of_a_month(
     assert report.rows["spend.csv"] > 0
 
 
-# --- flags -------------------------------------------------------------------------------------
+# --- flags and --version -------------------------------------------------------------------------
 
 
 @pytest.mark.parametrize(
@@ -340,11 +343,14 @@ def test_the_sample_agency_imports_on_the_first_days_of_a_month(
         ("pacing", {"--json": "Print JSON"}),
         ("alerts", {"--json": "Print JSON.", "--all": "Include resolved"}),
         ("audit", {"--json": "Print JSON."}),
+        ("--version", {}),
     ],
 )
 def test_flags_read_as_flags_in_help(command: str, flags: dict[str, str]) -> None:
-    result = invoke(command, "--help")
+    result = invoke(command, "--help") if command != "--version" else invoke("--help")
     assert result.exit_code == 0
+    if command == "--version":
+        flags = {"--version": "Print the version and exit."}
     for flag, help_text in flags.items():
         line = next(line for line in result.stdout.splitlines() if f" {flag} " in line)
         assert re.search(rf"{flag}\s+{re.escape(help_text)}", line), line
@@ -355,6 +361,55 @@ def test_a_flag_takes_no_value() -> None:
     result = invoke("alerts", "--json", "true")
     assert result.exit_code == 2
     assert "unexpected extra argument" in result.output
+
+
+def test_version_prints_the_installed_version() -> None:
+    result = invoke("--version")
+    assert result.exit_code == 0
+    assert result.stdout == f"switchboard {distribution_version('agency-switchboard')}\n"
+    assert re.fullmatch(r"switchboard \d+\.\d+\.\d+\S*\n", result.stdout)
+
+
+def test_version_without_the_distribution_installed_exits_1(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    def missing(name: str) -> str:
+        raise PackageNotFoundError(name)
+
+    monkeypatch.setattr(cli, "distribution_version", missing)
+    result = invoke("--version")
+    assert result.exit_code == 1
+    assert result.stdout == ""
+    assert "agency-switchboard distribution is not installed" in result.stderr
+
+
+VERSION_ONLY = """
+import sys
+from switchboard.bot.cli import main
+sys.argv = ["switchboard", "--version"]
+try:
+    main()
+except SystemExit as exit:
+    code = exit.code
+heavy = ("sqlalchemy", "sqlmodel", "alembic", "psycopg", "slack_sdk", "slack_bolt", "anthropic")
+print(code, sorted(m for m in sys.modules if m.split(".")[0] in heavy))
+"""
+
+
+def test_version_loads_neither_the_store_nor_slack(tmp_path: Path) -> None:
+    env = {k: v for k, v in os.environ.items() if k not in VARIABLES}
+    ran = subprocess.run(
+        [sys.executable, "-c", VERSION_ONLY],
+        capture_output=True,
+        text=True,
+        env=env,
+        cwd=tmp_path,
+        timeout=60,
+        check=False,
+    )
+    assert ran.stderr == ""
+    version = distribution_version("agency-switchboard")
+    assert ran.stdout.splitlines() == [f"switchboard {version}", "0 []"]
 
 
 # --- the installed console script ----------------------------------------------------------------
