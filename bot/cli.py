@@ -29,7 +29,9 @@ app.add_typer(db_app, name="db")
 agents_app = typer.Typer(help="Run the agents.", no_args_is_help=True)
 app.add_typer(agents_app, name="agents")
 
-# Piped output gets a wide fallback instead of rich's 80 columns: tables stay readable.
+# The width tables fit: COLUMNS if set, else the terminal's. Piped (no terminal), 150 columns
+# rather than rich's 80, so a file or grep gets the more important columns on one line each;
+# `--wide` tables may be wider (printed uncropped).
 out = Console(width=shutil.get_terminal_size((150, 40)).columns)
 # Problems are one per line, however long: tools and people grep them.
 err = Console(stderr=True, soft_wrap=True)
@@ -145,25 +147,32 @@ def db_upgrade(ctx: typer.Context) -> None:
     out.print("database is up to date", highlight=False)
 
 
+JsonFlag = Annotated[bool, flag("--json", "Print JSON.")]
+# Every column, no value broken: wider than the terminal if need be (for `less -S`).
+WideFlag = Annotated[bool, flag("--wide", "Show every column, even if wider than the terminal.")]
+
+
 @app.command()
 def pacing(
     ctx: typer.Context,
     as_of: DateOption = None,
     as_json: Annotated[bool, flag("--json", "Print JSON (DESIGN section 6).")] = False,
+    wide: WideFlag = False,
 ) -> None:
     """Pace every account against its budget (read-only)."""
     from switchboard.agents.pacing import evaluate
-    from switchboard.bot.console_views import pacing_table
+    from switchboard.bot.console_views import load_names, pacing_table
     from switchboard.store.engine import reading
 
     rt = runtime(ctx)
     day = parse_date(as_of, rt)
     with reading(rt.engine) as session:
         report = evaluate(session, as_of=day, thresholds=rt.manifest.pacing)
+        names = None if as_json else load_names(session, rt.manifest)
     if as_json:
         print(json.dumps(report.to_json(), indent=2))
     else:
-        out.print(pacing_table(report))
+        out.print(pacing_table(report, names=names, wide=wide), crop=not wide)
 
 
 @agents_app.command("run")
@@ -185,27 +194,26 @@ def agents_run(
         out.print(run.summary(), highlight=False)
 
 
-JsonFlag = Annotated[bool, flag("--json", "Print JSON.")]
-
-
 @app.command()
 def alerts(
     ctx: typer.Context,
     as_json: JsonFlag = False,
     include_resolved: Annotated[bool, flag("--all", "Include resolved alerts.")] = False,
+    wide: WideFlag = False,
 ) -> None:
     """The stored alerts: open, acknowledged and suppressed (and resolved with --all)."""
-    from switchboard.bot.console_views import alerts_table
+    from switchboard.bot.console_views import alerts_table, load_names
     from switchboard.store import alerts as store_alerts
     from switchboard.store.engine import reading
 
     rt = runtime(ctx)
     with reading(rt.engine) as session:
         rows = store_alerts.listing(session, include_resolved=include_resolved)
+        names = None if as_json else load_names(session, rt.manifest)
     if as_json:
         print(json.dumps([row.to_json() for row in rows], indent=2))
     else:
-        out.print(alerts_table(rows, rt.manifest.tz))
+        out.print(alerts_table(rows, rt.manifest.tz, names=names, wide=wide), crop=not wide)
 
 
 @app.command()
@@ -215,17 +223,18 @@ def audit(
     limit: Annotated[int, typer.Option("--limit", min=1, max=10_000, help="How many events.")] = 50,
 ) -> None:
     """The audit log, newest first: time, actor, action, subject, before, after."""
-    from switchboard.bot.console_views import audit_table
+    from switchboard.bot.console_views import audit_table, load_names
     from switchboard.store import audit as store_audit
     from switchboard.store.engine import reading
 
     rt = runtime(ctx)
     with reading(rt.engine) as session:
         events = store_audit.recent(session, limit)
+        names = None if as_json else load_names(session, rt.manifest)
     if as_json:
         print(json.dumps([e.model_dump(mode="json") for e in events], indent=2))
     else:
-        out.print(audit_table(events, rt.manifest.tz))
+        out.print(audit_table(events, rt.manifest.tz, names=names))
 
 
 @app.command()
