@@ -22,6 +22,7 @@ from zoneinfo import ZoneInfo
 
 from rich.cells import cell_len
 from rich.console import Console, ConsoleOptions, JustifyMethod, RenderResult
+from rich.emoji import Emoji
 from rich.measure import Measurement
 from rich.table import Table
 from rich.text import Text
@@ -97,6 +98,88 @@ def load_names(session: Session, manifest: AgencyManifest) -> Names:
         accounts=dict(session.exec(select(AdAccount.account_id, AdAccount.name)).all()),
         pacing_owner=owner,
     )
+
+
+# --- Slack message text in the terminal ----------------------------------------------------------
+
+# Slack's names for emoji that rich knows by another name (or, for skin tones, not at all).
+_SLACK_EMOJI = {
+    "large_red_square": "red_square",
+    "large_orange_square": "orange_square",
+    "large_yellow_square": "yellow_square",
+    "large_green_square": "green_square",
+    "large_blue_square": "blue_square",
+    "large_purple_square": "purple_square",
+    "large_brown_square": "brown_square",
+    "large_orange_circle": "orange_circle",
+    "large_yellow_circle": "yellow_circle",
+    "large_green_circle": "green_circle",
+    "large_purple_circle": "purple_circle",
+    "large_brown_circle": "brown_circle",
+    "zipper_mouth_face": "zipper-mouth_face",
+    "simple_smile": "slightly_smiling_face",
+}
+_SKIN_TONES = {f"skin-tone-{n}": chr(0x1F3FB + n - 2) for n in range(2, 7)}
+# A <...> token (mention, channel, link) or an :emoji_code:, whichever comes first.
+_SLACK_TOKEN = re.compile(r"<([^<>\n]*)>|:([a-z0-9_+-]+):")
+_SPECIAL_MENTIONS = {"here", "channel", "everyone"}
+
+
+def _unescape(text: str) -> str:
+    """Slack escapes exactly these three in message text."""
+    return text.replace("&lt;", "<").replace("&gt;", ">").replace("&amp;", "&")
+
+
+def _slack_token(body: str, people: Mapping[str, str]) -> str:
+    target, _, label = body.partition("|")
+    label = _unescape(label)
+    if target.startswith("@"):
+        user = target[1:]
+        return f"@{people.get(user) or label or user}"
+    if target.startswith("#"):
+        return f"#{label or target[1:]}"
+    if target.startswith("!"):
+        special = target[1:]
+        if special in _SPECIAL_MENTIONS:
+            return f"@{special}"
+        if special.startswith("subteam^"):
+            return label or f"@{special.removeprefix('subteam^')}"
+        return label or f"<{_unescape(body)}>"  # e.g. <!date^...> without a fallback
+    url = _unescape(target)
+    if target.startswith("mailto:"):
+        return label or url.removeprefix("mailto:")
+    return f"{label} ({url})" if label and label != url else url
+
+
+def _emoji(name: str) -> str | None:
+    if name in _SKIN_TONES:
+        return _SKIN_TONES[name]
+    code = f":{_SLACK_EMOJI.get(name, name)}:"
+    shown = Emoji.replace(code)
+    return None if shown == code else shown
+
+
+def slack_to_terminal(text: str, people: Mapping[str, str]) -> str:
+    """Slack message text as a terminal shows it: `<@U0AM>` becomes `@Ana` (a Slack id not in
+    `people` stays as `@U0AM`), channels `#name`, links `label (url)`, `:emoji:` codes emoji
+    (unknown codes stay as written), and Slack's `&lt; &gt; &amp;` their characters.
+
+    The result is plain text: print it with markup off (or wrap it in `plain()`).
+    """
+
+    def replace(match: re.Match[str]) -> str:
+        if match[1] is not None:
+            return _slack_token(match[1], people)
+        return _emoji(match[2]) or match[0]
+
+    pieces: list[str] = []
+    last = 0
+    for match in _SLACK_TOKEN.finditer(text):
+        pieces.append(_unescape(text[last : match.start()]))
+        pieces.append(replace(match))
+        last = match.end()
+    pieces.append(_unescape(text[last:]))
+    return "".join(pieces)
 
 
 # --- tables that fit -----------------------------------------------------------------------------

@@ -30,6 +30,7 @@ from switchboard.bot.console_views import (
     audit_table,
     load_names,
     pacing_table,
+    slack_to_terminal,
 )
 from switchboard.bot.sample_agency import CLIENTS, SCENARIOS, write_sample
 from switchboard.store import alerts, audit, ownership
@@ -544,3 +545,48 @@ def test_any_data_renders_literally_in_every_table(
     assert squeeze(f"outliers {client}") in squeeze(every.text)
     listed = render(alerts_table(rows, NEW_YORK, names=names, wide=True), 80, crop=False)
     assert listed.column("suppression") == whole([f"excluded: {reason}"])
+
+
+# --- Slack text in the terminal ------------------------------------------------------------------
+
+PEOPLE = {"U0AM": "Ana", "U0LEAD": "Leo"}
+
+
+@pytest.mark.parametrize(
+    ("slack", "terminal"),
+    [
+        ("Acknowledged by <@U0AM> at 09:14", "Acknowledged by @Ana at 09:14"),
+        ("now owned by <@U0LEAD> (was <@U0AM>).", "now owned by @Leo (was @Ana)."),
+        ("<@U0NOBODY> clicked", "@U0NOBODY clicked"),
+        ("<@U0NOBODY|sam> clicked", "@sam clicked"),
+        ("<@U0AM|ana.old>", "@Ana"),
+        ("see <#C0ALERTS|alerts> and <#C0BRIEF>", "see #alerts and #C0BRIEF"),
+        ("<!here> <!channel> <!subteam^S0OPS|@ops>", "@here @channel @ops"),
+        (
+            "<https://example.com/a?b=1&amp;c=2|the report>",
+            "the report (https://example.com/a?b=1&c=2)",
+        ),
+        ("<https://example.com>", "https://example.com"),
+        ("<mailto:ops@example.com|ops@example.com>", "ops@example.com"),
+        (":large_red_square: Over-pacing", "🟥 Over-pacing"),
+        (":large_yellow_square: :black_large_square:", "🟨 ⬛"),
+        (":white_check_mark: Acknowledged :warning:", "✅ Acknowledged ⚠"),
+        (":+1::skin-tone-3:", "👍🏼"),
+        (":no_such_emoji: at 10:30:00", ":no_such_emoji: at 10:30:00"),
+        ("Birch &amp; Co &lt;legal&gt;", "Birch & Co <legal>"),
+        ("&lt;@U0AM&gt; is text", "<@U0AM> is text"),
+        ("[bold]not markup[/]", "[bold]not markup[/]"),
+        ("<https://example.com/:x:|:x: link>", ":x: link (https://example.com/:x:)"),
+    ],
+)
+def test_slack_to_terminal(slack: str, terminal: str) -> None:
+    assert slack_to_terminal(slack, PEOPLE) == terminal
+
+
+@given(st.text())
+def test_slack_to_terminal_takes_any_text(text: str) -> None:
+    shown = slack_to_terminal(text, PEOPLE)
+    if not set(text) & set("<>&:"):
+        assert shown == text  # nothing to convert: unchanged
+    else:
+        assert isinstance(shown, str)
