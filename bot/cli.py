@@ -6,24 +6,18 @@ import json
 import logging
 import shutil
 from datetime import date
+from importlib.metadata import PackageNotFoundError
+from importlib.metadata import version as distribution_version
 from pathlib import Path
-from typing import Annotated, Any
+from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 from rich.console import Console
-from slack_bolt.error import BoltError
-from slack_sdk.errors import SlackApiError
 
-from switchboard.agents.pacing import evaluate
-from switchboard.bot.agent_runs import RUNNABLE, run_agents
-from switchboard.bot.console_views import alerts_table, audit_table, pacing_table
-from switchboard.bot.runtime import Runtime
-from switchboard.bot.settings import SettingsError
-from switchboard.store import alerts as store_alerts
-from switchboard.store import audit as store_audit
-from switchboard.store.csv_import import ImportFailed, import_dir
-from switchboard.store.engine import reading, upgrade
-from switchboard.store.manifest import ManifestError
+# The store, the agents and Slack are imported by the commands that use them, so that
+# `switchboard --version` (and --help) loads neither SQLAlchemy nor the Slack SDK.
+if TYPE_CHECKING:
+    from switchboard.bot.runtime import Runtime
 
 log = logging.getLogger(__name__)
 app = typer.Typer(
@@ -36,7 +30,9 @@ app.add_typer(db_app, name="db")
 agents_app = typer.Typer(help="Run the agents.", no_args_is_help=True)
 app.add_typer(agents_app, name="agents")
 
-# Piped output gets a wide fallback instead of rich's 80 columns: tables stay readable.
+# The width tables fit: COLUMNS if set, else the terminal's. Piped (no terminal), 150 columns
+# rather than rich's 80, so a file or grep gets the more important columns on one line each;
+# `--wide` tables may be wider (printed uncropped).
 out = Console(width=shutil.get_terminal_size((150, 40)).columns)
 # Problems are one per line, however long: tools and people grep them.
 err = Console(stderr=True, soft_wrap=True)
@@ -48,6 +44,10 @@ DateOption = Annotated[
 
 def runtime(ctx: typer.Context) -> Runtime:
     """The process runtime with settings, manifest and store loaded, or exit 2 saying why."""
+    from switchboard.bot.runtime import Runtime
+    from switchboard.bot.settings import SettingsError
+    from switchboard.store.manifest import ManifestError
+
     rt = ctx.ensure_object(Runtime)
     try:
         rt.settings  # noqa: B018 - load now, so a bad setting fails before any work
@@ -74,6 +74,28 @@ def parse_date(text: str | None, rt: Runtime) -> date:
         ) from None
 
 
+DISTRIBUTION = "agency-switchboard"
+
+
+def flag(name: str, help_text: str, **options: Any) -> Any:
+    """A boolean option that takes no value, its help line reading `--json  Print JSON.`
+
+    (typer's rich help otherwise shows a `<bool>` type beside it, as if it took one).
+    """
+    return typer.Option(name, help=help_text, metavar="", **options)
+
+
+def print_version(value: bool) -> None:
+    if not value:
+        return
+    try:
+        print(f"switchboard {distribution_version(DISTRIBUTION)}")
+    except PackageNotFoundError:
+        err.print(f"switchboard: the {DISTRIBUTION} distribution is not installed", markup=False)
+        raise typer.Exit(1) from None
+    raise typer.Exit()
+
+
 @app.callback()
 def main_options(
     ctx: typer.Context,
@@ -84,7 +106,13 @@ def main_options(
         Path | None,
         typer.Option("--manifest", help="Agency manifest YAML (overrides SWITCHBOARD_MANIFEST)."),
     ] = None,
+    _version: Annotated[
+        bool,
+        flag("--version", "Print the version and exit.", callback=print_version, is_eager=True),
+    ] = False,
 ) -> None:
+    from switchboard.bot.runtime import Runtime
+
     ctx.obj = Runtime(db_url=db, manifest_override=manifest)
 
 
@@ -105,6 +133,8 @@ def import_command(
     writes empty files with their header rows. A problem is reported as
     FILE:LINE: column: problem, and then nothing is imported (exit status 2).
     """
+    from switchboard.store.csv_import import ImportFailed, import_dir
+
     rt = runtime(ctx)
     try:
         report = import_dir(rt.engine, directory, rt.manifest.tz)
@@ -144,26 +174,39 @@ def init(
 @db_app.command("upgrade")
 def db_upgrade(ctx: typer.Context) -> None:
     """Create or migrate the database schema to the newest version."""
+    from switchboard.store.engine import upgrade
+
     rt = runtime(ctx)
     upgrade(rt.engine)
     out.print("database is up to date", highlight=False)
+
+
+JsonFlag = Annotated[bool, flag("--json", "Print JSON.")]
+# Every column, no value broken: wider than the terminal if need be (for `less -S`).
+WideFlag = Annotated[bool, flag("--wide", "Show every column, even if wider than the terminal.")]
 
 
 @app.command()
 def pacing(
     ctx: typer.Context,
     as_of: DateOption = None,
-    as_json: Annotated[bool, typer.Option("--json", help="Print JSON (DESIGN section 6).")] = False,
+    as_json: Annotated[bool, flag("--json", "Print JSON (DESIGN section 6).")] = False,
+    wide: WideFlag = False,
 ) -> None:
     """Pace every account against its budget (read-only)."""
+    from switchboard.agents.pacing import evaluate
+    from switchboard.bot.console_views import load_names, pacing_table
+    from switchboard.store.engine import reading
+
     rt = runtime(ctx)
     day = parse_date(as_of, rt)
     with reading(rt.engine) as session:
         report = evaluate(session, as_of=day, thresholds=rt.manifest.pacing)
+        names = None if as_json else load_names(session, rt.manifest)
     if as_json:
         print(json.dumps(report.to_json(), indent=2))
     else:
-        out.print(pacing_table(report))
+        out.print(pacing_table(report, names=names, wide=wide), crop=not wide)
 
 
 @agents_app.command("run")
@@ -173,6 +216,8 @@ def agents_run(
     agent: Annotated[str | None, typer.Option("--agent", help="Run only this agent.")] = None,
 ) -> None:
     """Run the agents for a date and record their findings (idempotent per date)."""
+    from switchboard.bot.agent_runs import RUNNABLE, run_agents
+
     rt = runtime(ctx)
     if agent is not None and agent not in RUNNABLE:
         raise typer.BadParameter(
@@ -186,35 +231,44 @@ def agents_run(
 @app.command()
 def alerts(
     ctx: typer.Context,
-    as_json: Annotated[bool, typer.Option("--json", help="Print JSON.")] = False,
-    include_resolved: Annotated[
-        bool, typer.Option("--all", help="Include resolved alerts.")
-    ] = False,
+    as_json: JsonFlag = False,
+    include_resolved: Annotated[bool, flag("--all", "Include resolved alerts.")] = False,
+    wide: WideFlag = False,
 ) -> None:
     """The stored alerts: open, acknowledged and suppressed (and resolved with --all)."""
+    from switchboard.bot.console_views import alerts_table, load_names
+    from switchboard.store import alerts as store_alerts
+    from switchboard.store.engine import reading
+
     rt = runtime(ctx)
     with reading(rt.engine) as session:
         rows = store_alerts.listing(session, include_resolved=include_resolved)
+        names = None if as_json else load_names(session, rt.manifest)
     if as_json:
         print(json.dumps([row.to_json() for row in rows], indent=2))
     else:
-        out.print(alerts_table(rows, rt.manifest.tz))
+        out.print(alerts_table(rows, rt.manifest.tz, names=names, wide=wide), crop=not wide)
 
 
 @app.command()
 def audit(
     ctx: typer.Context,
-    as_json: Annotated[bool, typer.Option("--json", help="Print JSON.")] = False,
+    as_json: JsonFlag = False,
     limit: Annotated[int, typer.Option("--limit", min=1, max=10_000, help="How many events.")] = 50,
 ) -> None:
     """The audit log, newest first: time, actor, action, subject, before, after."""
+    from switchboard.bot.console_views import audit_table, load_names
+    from switchboard.store import audit as store_audit
+    from switchboard.store.engine import reading
+
     rt = runtime(ctx)
     with reading(rt.engine) as session:
         events = store_audit.recent(session, limit)
+        names = None if as_json else load_names(session, rt.manifest)
     if as_json:
         print(json.dumps([e.model_dump(mode="json") for e in events], indent=2))
     else:
-        out.print(audit_table(events, rt.manifest.tz))
+        out.print(audit_table(events, rt.manifest.tz, names=names))
 
 
 PortOption = Annotated[int, typer.Option("--port", min=1, max=65535, help="HTTP port.")]
@@ -233,6 +287,8 @@ NoSchedulerOption = Annotated[
 
 
 def _require_slack(rt: Runtime) -> None:
+    from switchboard.bot.settings import SettingsError
+
     try:
         rt.settings.require_slack()
     except SettingsError as error:
@@ -250,6 +306,9 @@ def _serve_web(
     rt: Runtime, *, host: str, port: int, threads: int | None, wake: Any, on_stop: Any
 ) -> None:
     """Build the Bolt app (it checks the token with auth.test) and serve until stopped."""
+    from slack_bolt.error import BoltError
+    from slack_sdk.errors import SlackApiError
+
     from switchboard.bot.app import create_app
     from switchboard.bot.server import DEFAULT_THREADS, serve
 

@@ -4,10 +4,13 @@ from __future__ import annotations
 
 import copy
 import os
+import re
 import shutil
 import subprocess
 import sys
 from datetime import UTC, date, datetime
+from importlib.metadata import PackageNotFoundError
+from importlib.metadata import version as distribution_version
 from pathlib import Path
 from typing import Any
 from zoneinfo import ZoneInfo
@@ -17,12 +20,15 @@ import yaml
 from sqlalchemy import Engine, func, inspect, select
 from typer.testing import CliRunner, Result
 
+from switchboard.bot import cli
 from switchboard.bot.cli import app
 from switchboard.bot.sample_agency import ACCOUNTS as SAMPLE_ACCOUNTS
 from switchboard.bot.sample_agency import CLIENTS as SAMPLE_CLIENTS
 from switchboard.bot.sample_agency import write_sample
+from switchboard.store import alerts as store_alerts
+from switchboard.store.alerts import Alert, AlertDirection, AlertState
 from switchboard.store.csv_import import import_dir
-from switchboard.store.engine import create, reading
+from switchboard.store.engine import create, reading, transaction
 from switchboard.store.source_data import Client, InboundEmail, SpendDay
 from tests.conftest import EXAMPLE_MANIFEST, sqlite_store
 from tests.test_import import VALID, VALID_COUNTS, write_dir
@@ -328,6 +334,194 @@ def test_the_sample_agency_imports_on_the_first_days_of_a_month(
     engine.dispose()
     assert report.rows["clients.csv"] == len(SAMPLE_CLIENTS)
     assert report.rows["spend.csv"] > 0
+
+
+# --- pacing, alerts and audit in the terminal ----------------------------------------------------
+
+SAMPLE_DAY = "2026-03-16"
+
+
+@pytest.fixture
+def narrow(monkeypatch: pytest.MonkeyPatch) -> int:
+    """An 80-column terminal (the console's width is read once, when the module loads)."""
+    monkeypatch.setattr(cli.out, "width", 80)
+    return 80
+
+
+@pytest.fixture
+def roomy(monkeypatch: pytest.MonkeyPatch) -> int:
+    monkeypatch.setattr(cli.out, "width", 200)
+    return 200
+
+
+@pytest.fixture
+def sample_db(db: str, tmp_path: Path) -> str:
+    """The demo's sample agency, imported and paced, one alert acknowledged by Ana."""
+    write_sample(tmp_path / "sample", date.fromisoformat(SAMPLE_DAY))
+    assert invoke("--db", db, "import", str(tmp_path / "sample")).exit_code == 0
+    assert invoke("--db", db, "agents", "run", "--date", SAMPLE_DAY).exit_code == 0
+    engine = opened(db)
+    with transaction(engine) as session:
+        assert store_alerts.acknowledge(session, 1, by="U0AM", now=datetime.now(UTC)).won
+    engine.dispose()
+    return db
+
+
+def fits(text: str, width: int) -> bool:
+    return max(len(line) for line in text.splitlines()) <= width and "…" not in text
+
+
+def test_pacing_fits_80_columns_with_client_names_and_owner(sample_db: str, narrow: int) -> None:
+    result = invoke("--db", sample_db, "pacing", "--date", SAMPLE_DAY)
+    assert result.exit_code == 0, result.output
+    assert fits(result.stdout, narrow)
+    for _, name, *_ in SAMPLE_CLIENTS:
+        assert name in result.stdout
+    assert "Birch & Co Legal │ A03     │ @Ana  │    +45.0% │ over ALERT" in result.stdout
+    assert "plan to date" not in one_line(result.stdout)  # dropped: the last of the figures
+
+
+def test_pacing_wide_shows_every_column(sample_db: str, narrow: int) -> None:
+    result = invoke("--db", sample_db, "pacing", "--date", SAMPLE_DAY, "--wide")
+    assert result.exit_code == 0, result.output
+    header = next(line for line in result.stdout.splitlines() if "client id" in line)
+    for column in ("account name", "budget", "plan to date", "spend to date", "month-end"):
+        assert column in header
+    assert "│ Birch & Co Legal │ C02       │ A03     │ Birch & Co Legal Google │ @Ana" in (
+        result.stdout
+    )
+
+
+def test_alerts_show_their_owner_by_name_and_times_with_the_zone(
+    sample_db: str, narrow: int
+) -> None:
+    result = invoke("--db", sample_db, "alerts", "--wide")
+    assert result.exit_code == 0, result.output
+    header = next(line for line in result.stdout.splitlines() if "owner" in line)
+    assert "acknowledged" in header
+    assert re.search(
+        r"│ acknowledged │ @Ana  │ @Ana \d{4}-\d\d-\d\d \d\d:\d\d E[SD]T", result.stdout
+    )
+    narrow_result = invoke("--db", sample_db, "alerts")
+    assert narrow_result.stdout.count("@Ana") >= 7
+
+
+def test_audit_times_carry_the_agency_zone(sample_db: str, roomy: int) -> None:
+    result = invoke("--db", sample_db, "audit", "--limit", "3")
+    assert result.exit_code == 0, result.output
+    assert re.search(r"│ \d{4}-\d\d-\d\d \d\d:\d\d E[SD]T +│ @Ana +│ alert\.ack", result.stdout)
+
+
+def test_alerts_show_a_reason_that_looks_like_markup_literally(db: str, narrow: int) -> None:
+    """`[/bold]` in a suppression reason used to crash `switchboard alerts` (MarkupError)."""
+    engine = opened(db)
+    now = datetime.now(UTC)
+    with transaction(engine) as session:
+        store_alerts.open_new(
+            session,
+            Alert(
+                domain="ad_performance",
+                account_id="A1",
+                client_id="[red]C1",
+                month="2026-03",
+                direction=AlertDirection.UNDER,
+                state=AlertState.SUPPRESSED,
+                suppressed_code="excluded",
+                suppressed_detail="paused [/bold] [link=https://x.example]",
+                assignee="U0AM",
+                first_seen_on=date(2026, 3, 16),
+                last_seen_on=date(2026, 3, 16),
+                opened_at=now,
+                updated_at=now,
+            ),
+            actor="[bold]agent",
+            now=now,
+        )
+    engine.dispose()
+    assert invoke("--db", db, "alerts").exit_code == 0
+    result = invoke("--db", db, "alerts", "--wide")
+    assert result.exit_code == 0, result.output
+    assert "│ [red]C1 │" in result.stdout
+    assert "│ excluded: paused [/bold] [link=https://x.example] │" in result.stdout
+    assert "[bold]agent" in invoke("--db", db, "audit").stdout
+
+
+# --- flags and --version -------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("command", "flags"),
+    [
+        ("pacing", {"--json": "Print JSON", "--wide": "Show every column"}),
+        ("alerts", {"--json": "Print JSON.", "--all": "Include resolved", "--wide": "Show every"}),
+        ("audit", {"--json": "Print JSON."}),
+        ("--version", {}),
+    ],
+)
+def test_flags_read_as_flags_in_help(command: str, flags: dict[str, str]) -> None:
+    result = invoke(command, "--help") if command != "--version" else invoke("--help")
+    assert result.exit_code == 0
+    if command == "--version":
+        flags = {"--version": "Print the version and exit."}
+    for flag, help_text in flags.items():
+        line = next(line for line in result.stdout.splitlines() if f" {flag} " in line)
+        assert re.search(rf"{flag}\s+{re.escape(help_text)}", line), line
+        assert "<bool>" not in line
+
+
+def test_a_flag_takes_no_value() -> None:
+    result = invoke("alerts", "--json", "true")
+    assert result.exit_code == 2
+    assert "unexpected extra argument" in result.output
+
+
+def test_version_prints_the_installed_version() -> None:
+    result = invoke("--version")
+    assert result.exit_code == 0
+    assert result.stdout == f"switchboard {distribution_version('agency-switchboard')}\n"
+    assert re.fullmatch(r"switchboard \d+\.\d+\.\d+\S*\n", result.stdout)
+
+
+def test_version_without_the_distribution_installed_exits_1(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    def missing(name: str) -> str:
+        raise PackageNotFoundError(name)
+
+    monkeypatch.setattr(cli, "distribution_version", missing)
+    result = invoke("--version")
+    assert result.exit_code == 1
+    assert result.stdout == ""
+    assert "agency-switchboard distribution is not installed" in result.stderr
+
+
+VERSION_ONLY = """
+import sys
+from switchboard.bot.cli import main
+sys.argv = ["switchboard", "--version"]
+try:
+    main()
+except SystemExit as exit:
+    code = exit.code
+heavy = ("sqlalchemy", "sqlmodel", "alembic", "psycopg", "slack_sdk", "slack_bolt", "anthropic")
+print(code, sorted(m for m in sys.modules if m.split(".")[0] in heavy))
+"""
+
+
+def test_version_loads_neither_the_store_nor_slack(tmp_path: Path) -> None:
+    env = {k: v for k, v in os.environ.items() if k not in VARIABLES}
+    ran = subprocess.run(
+        [sys.executable, "-c", VERSION_ONLY],
+        capture_output=True,
+        text=True,
+        env=env,
+        cwd=tmp_path,
+        timeout=60,
+        check=False,
+    )
+    assert ran.stderr == ""
+    version = distribution_version("agency-switchboard")
+    assert ran.stdout.splitlines() == [f"switchboard {version}", "0 []"]
 
 
 # --- the installed console script ----------------------------------------------------------------
