@@ -19,9 +19,9 @@ from slack_sdk.http_retry.builtin_handlers import (
 )
 from sqlalchemy import Engine
 
-from switchboard.bot.interactions import ApplyNow, Recorder
-from switchboard.bot.outbox import SlackTransport
+from switchboard.bot.interactions import ApplyNow, Recorder, RecordFailed
 from switchboard.bot.settings import Settings
+from switchboard.bot.slack_transport import SlackTransport
 from switchboard.handlers import WORK, register_all
 from switchboard.handlers.deps import Deps
 from switchboard.store.manifest import AgencyManifest
@@ -91,4 +91,12 @@ def create_app(
         ),
     )
     register_all(app, deps)
+
+    @app.error
+    def on_error(error: Exception) -> None:
+        """Slack is answered 500 (it shows the person an error). A request that could not be
+        recorded was logged once by the recorder's outage log, not once per click."""
+        if not isinstance(error, RecordFailed):
+            log.error("a Slack request failed", exc_info=error)
+
     return app

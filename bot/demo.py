@@ -17,11 +17,12 @@ from switchboard.agents.pacing import evaluate
 from switchboard.bot.agent_runs import run_agents
 from switchboard.bot.console_views import alerts_table, audit_table, pacing_table
 from switchboard.bot.interactions import InteractionRunner, Recorder
-from switchboard.bot.outbox import Outbox, OutboxPolicy, SlackTransport
+from switchboard.bot.outbox import Outbox, OutboxPolicy
 from switchboard.bot.runtime import Runtime
 from switchboard.bot.sample_agency import SCENARIOS, write_sample
 from switchboard.bot.settings import BUNDLED_MANIFESTS
 from switchboard.bot.slack_standin import SlackStandIn
+from switchboard.bot.slack_transport import SlackTransport
 from switchboard.handlers import WORK
 from switchboard.handlers.alerts import AckAlert
 from switchboard.handlers.commands import Origin

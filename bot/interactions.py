@@ -20,6 +20,7 @@ from typing import Any, Protocol
 from pydantic import ValidationError
 from sqlalchemy import Engine
 
+from switchboard.bot.outage import Outage
 from switchboard.handlers.commands import Command
 from switchboard.handlers.work import Reply, Work, apply, queue_replies, say
 from switchboard.store import interactions
@@ -82,6 +83,7 @@ class Recorder:
         self, engine: Engine, *, clock: Callable[[], datetime], wake: Callable[[], None]
     ) -> None:
         self.engine, self.clock, self.wake = engine, clock, wake
+        self.outage = Outage("recording Slack requests", clock)
         self._lock = threading.Lock()  # guards the two fields below
         self._waiting: list[_Pending] = []
         self._writing = False
@@ -110,7 +112,9 @@ class Recorder:
             )
             for pending in batch:
                 pending.duplicate = pending.request.request_key in known
+            self.outage.worked()
         except Exception as error:
+            self.outage.failed(error)
             for pending in batch:
                 pending.error = error
         finally:
@@ -190,6 +194,7 @@ class InteractionRunner:
     clock: Callable[[], datetime]
     policy: QueuePolicy = field(default_factory=QueuePolicy)
     on_commit: Callable[[], None] = lambda: None
+    outage: Outage | None = None  # shared by the worker's loops: one line per outage
 
     def drain(self, stop: Stop | None = None) -> int:
         """Apply commands until none is due or `stop` is set; returns how many were taken."""
@@ -209,11 +214,13 @@ class InteractionRunner:
         A wake also passes `on_commit` on: the web process rings after a modal's change too,
         which queued messages of its own.
         """
+        outage = self.outage or Outage("the interaction queue", self.clock)
         while not stop.is_set():
             try:
                 self.drain(stop)
-            except Exception:  # the store is unreachable, say: look again after the pause
-                log.exception("interaction queue drain failed; retrying in %s s", self.policy.idle)
+                outage.worked()
+            except Exception as error:  # the store is unreachable, say: look again later
+                outage.failed(error)
             if wake.wait(self.policy.idle):
                 self.on_commit()
             wake.clear()

@@ -18,6 +18,7 @@ from datetime import datetime, timedelta
 
 from sqlalchemy import Engine
 
+from switchboard.bot.outage import Outage
 from switchboard.store import jobs
 from switchboard.store.engine import transaction
 from switchboard.store.jobs import Job, JobState
@@ -72,6 +73,7 @@ class JobRunner:
     idle: float = 1.0  # seconds between looks when there is nothing to do
     beat_interval: float | None = None  # lease extension period; default a third of the lease
     on_done: Callable[[], None] = lambda: None  # a finished job may have queued messages
+    outage: Outage | None = None  # shared by the worker's loops: one line per outage
     _threads: list[threading.Thread] = field(default_factory=list)
 
     def run_one(self) -> bool:
@@ -108,12 +110,15 @@ class JobRunner:
             thread.join(timeout)
 
     def _loop(self, stop: threading.Event) -> None:
+        outage = self.outage or Outage("the job queue", self.clock)
         while not stop.is_set():
             try:
-                if self.run_one():
+                ran = self.run_one()
+                outage.worked()
+                if ran:
                     continue
-            except Exception:  # the store is unreachable: look again after the pause
-                log.exception("job claim failed; retrying in %s s", self.idle)
+            except Exception as error:  # the store is unreachable: look again after the pause
+                outage.failed(error)
             stop.wait(self.idle)
 
     def _run(self, kind: JobKind, job: Job, lease: Lease) -> None:

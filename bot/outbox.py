@@ -12,48 +12,26 @@ found in the channel rather than sent twice.
 
 from __future__ import annotations
 
-import http.client
 import logging
-import socket
 import threading
-import urllib.error
-from collections.abc import Callable, Iterator
-from contextlib import contextmanager
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
-from slack_sdk import WebClient
-from slack_sdk.errors import SlackApiError
 from slack_sdk.http_retry.builtin_interval_calculators import BackoffRetryIntervalCalculator
-from slack_sdk.webhook import WebhookClient
 from sqlalchemy import Engine, and_, func, or_, select
 from sqlalchemy.orm import aliased
 
+from switchboard.bot.delivery import Delivery
+from switchboard.bot.outage import Outage
+from switchboard.bot.slack_transport import CHANNEL_REFUSED, SlackTransport, Undelivered
 from switchboard.store import audit
-from switchboard.store.engine import transaction
+from switchboard.store.engine import skip_locked, transaction
 from switchboard.store.leases import Lease, claim, claimable, finish
 from switchboard.store.outbox import OutboxKind, OutboxMessage, OutboxState, by_key, enqueue
 
 log = logging.getLogger(__name__)
-METADATA_EVENT = "switchboard_outbox"
-
-# Slack error codes worth another try; any other error code is permanent.
-RETRYABLE_ERRORS = {
-    "ratelimited",
-    "internal_error",
-    "fatal_error",
-    "service_unavailable",
-    "request_timeout",
-}
-CONNECTION_ERRORS = (
-    ConnectionError,
-    TimeoutError,
-    socket.timeout,
-    urllib.error.URLError,
-    http.client.HTTPException,
-)
-RESPOND_TIMEOUT = 5  # seconds: a reply to a person is short, and Slack answers it at once
 
 
 @dataclass(frozen=True)
@@ -66,85 +44,10 @@ class OutboxPolicy:
     batch: int = 50
 
 
-class Undelivered(Exception):
-    """A send that did not reach Slack, and what to do about it."""
-
-    def __init__(
-        self, why: str, *, permanent: bool, code: str | None = None, wait: timedelta | None = None
-    ) -> None:
-        super().__init__(why)
-        self.why, self.permanent, self.code, self.wait = why, permanent, code, wait
-
-
-def _undelivered(status: int, code: str | None, retry_after: str | None) -> Undelivered:
-    if status == 429:
-        try:
-            wait = timedelta(seconds=max(1, min(int(retry_after or 1), 3600)))
-        except ValueError:  # Retry-After may be a date, or junk: wait a second and look again
-            wait = timedelta(seconds=1)
-        return Undelivered("ratelimited", permanent=False, code="ratelimited", wait=wait)
-    if status >= 500 or code in RETRYABLE_ERRORS:
-        return Undelivered(f"HTTP {status}: {code or 'server error'}", permanent=False, code=code)
-    return Undelivered(code or f"HTTP {status}", permanent=True, code=code)
-
-
-class SlackTransport:
-    """The Web API calls the outbox makes, each either done or raising Undelivered."""
-
-    def __init__(self, client: WebClient) -> None:
-        self.client = client
-
-    @contextmanager
-    def _translated(self) -> Iterator[None]:
-        """Slack's errors and connection failures, as Undelivered."""
-        try:
-            yield
-        except SlackApiError as error:
-            response = error.response
-            code = response.get("error") if isinstance(response.data, dict) else None
-            raise _undelivered(
-                response.status_code, code, response.headers.get("Retry-After")
-            ) from None
-        except CONNECTION_ERRORS as error:
-            raise Undelivered(f"connection error: {error!r}", permanent=False) from None
-
-    def post(
-        self, channel: str, payload: dict[str, Any], *, key: str, thread_ts: str | None
-    ) -> tuple[str, str]:
-        """Post; returns (channel it landed in, ts)."""
-        with self._translated():
-            response = self.client.chat_postMessage(
-                channel=channel,
-                text=payload["text"],
-                blocks=payload.get("blocks"),
-                thread_ts=thread_ts,
-                unfurl_links=False,
-                metadata={"event_type": METADATA_EVENT, "event_payload": {"key": key}},
-            )
-        return response["channel"], response["ts"]
-
-    def open_dm(self, user: str) -> str:
-        with self._translated():
-            response = self.client.conversations_open(users=user)
-        return response["channel"]["id"]
-
-    def update(self, channel: str, ts: str, payload: dict[str, Any]) -> None:
-        with self._translated():
-            self.client.chat_update(
-                channel=channel, ts=ts, text=payload["text"], blocks=payload.get("blocks")
-            )
-
-    def respond(self, payload: dict[str, Any]) -> None:
-        body = {k: v for k, v in payload.items() if k != "response_url"}
-        webhook = WebhookClient(payload["response_url"], timeout=RESPOND_TIMEOUT)
-        try:
-            answer = webhook.send_dict(body)
-        except CONNECTION_ERRORS as error:
-            raise Undelivered(f"connection error: {error!r}", permanent=False) from None
-        if answer.status_code != 200:
-            raise _undelivered(
-                answer.status_code, answer.body or None, answer.headers.get("Retry-After")
-            )
+@dataclass(frozen=True)
+class Claimed:
+    lease: Lease
+    orphaned: bool  # found `sending` with its lease run out: its sender died mid-send
 
 
 class Outbox:
@@ -155,6 +58,7 @@ class Outbox:
         *,
         clock: Callable[[], datetime],
         alerts_channel: str,
+        admins: Sequence[str] = (),
         policy: OutboxPolicy = OutboxPolicy(),
     ) -> None:
         self.engine = engine
@@ -162,14 +66,26 @@ class Outbox:
         self.clock = clock
         self.alerts_channel = alerts_channel
         self.policy = policy
+        self.delivery = Delivery(
+            engine, transport, clock=clock, alerts_channel=alerts_channel, admins=admins
+        )
         self._backoff = BackoffRetryIntervalCalculator(backoff_factor=1.0)
 
     def drain_once(self) -> int:
-        """Claim and send every lane's due head once; returns how many were tried."""
-        leases = self._claim()
-        for lease in leases:
-            self._send(lease)
-        return len(leases)
+        """Claim and send every lane's due head once; returns how many were tried.
+
+        While Slack refuses the token nothing is claimed; rows claimed when it starts to
+        refuse go back, unsent and with no attempt used.
+        """
+        if self.delivery.paused():
+            return 0
+        claimed = self._claim()
+        for n, item in enumerate(claimed):
+            if not self._send(item):
+                for rest in claimed[n + 1 :]:
+                    self._put_back(rest.lease)
+                return n + 1
+        return len(claimed)
 
     def drain(self, rounds: int = 1000) -> int:
         """Drain until nothing is due (bounded), as the worker and tests do."""
@@ -181,13 +97,21 @@ class Outbox:
             total += sent
         return total
 
-    def run(self, stop: threading.Event, wake: threading.Event, idle: float = 1.0) -> None:
+    def run(
+        self,
+        stop: threading.Event,
+        wake: threading.Event,
+        idle: float = 1.0,
+        outage: Outage | None = None,
+    ) -> None:
         """Drain whenever woken (a change queued messages), and at least every `idle` seconds."""
+        outage = outage or Outage("the outbox", self.clock)
         while not stop.is_set():
             try:
                 self.drain()
-            except Exception:  # the store is unreachable: look again after the pause
-                log.exception("outbox drain failed; retrying in %s s", idle)
+                outage.worked()
+            except Exception as error:  # the store is unreachable: look again after the pause
+                outage.failed(error)
             wake.wait(idle)
             wake.clear()
 
@@ -215,7 +139,7 @@ class Outbox:
             OutboxMessage.channel.is_not(None), OutboxMessage.id == head_id, ~lane_busy
         )
         return (
-            select(OutboxMessage.id)
+            select(OutboxMessage.id, OutboxMessage.state)
             .where(
                 or_(OutboxMessage.kind == OutboxKind.RESPOND, lane_head),
                 OutboxMessage.state.in_(unsent),
@@ -226,21 +150,28 @@ class Outbox:
             .limit(self.policy.batch)
         )
 
-    def _claim(self) -> list[Lease]:
+    def _claim(self) -> list[Claimed]:
         now = self.clock()
         with transaction(self.engine) as session:
-            return claim(
+            due = session.execute(skip_locked(self._due(now), session, of=OutboxMessage)).all()
+            if not due:
+                return []
+            orphans = {row_id for row_id, state in due if state is OutboxState.SENDING}
+            leases = claim(
                 session,
                 OutboxMessage,
-                self._due(now),
+                select(OutboxMessage.id).where(OutboxMessage.id.in_([d[0] for d in due])),
                 now=now,
                 lease=self.policy.lease,
                 state=OutboxState.SENDING,
             )
+        return [Claimed(lease, lease.id in orphans) for lease in leases]
 
     # -- sending ----------------------------------------------------------------------
 
-    def _send(self, lease: Lease) -> None:
+    def _send(self, item: Claimed) -> bool:
+        """Send one claimed row; False when Slack refused the token (stop this round)."""
+        lease = item.lease
         with transaction(self.engine) as session:
             row = session.get_one(OutboxMessage, lease.id)
             parent = by_key(session, row.parent_key) if row.parent_key else None
@@ -249,12 +180,17 @@ class Outbox:
                 self._fail(row, lease, f"parent message {row.parent_key} failed")
             else:
                 self._retry(row, lease, "waiting for parent message", timedelta(seconds=5))
-            return
+            return True
         try:
-            landed, ts = self._deliver(row, parent)
+            found = self._already_posted(row, parent) if item.orphaned else None
+            landed, ts = found or self._deliver(row, parent)
         except Undelivered as problem:
+            if problem.auth:
+                self._put_back(lease)
+                self.delivery.pause(problem.code or problem.why)
+                return False
             self._on_undelivered(row, lease, problem)
-            return
+            return True
         self._record(
             lease,
             state=OutboxState.SENT,
@@ -263,6 +199,31 @@ class Outbox:
             sent_at=self.clock(),
             last_error=None,
         )
+        if landed is not None:
+            self.delivery.channel_works(landed)
+        return True
+
+    def _already_posted(
+        self, row: OutboxMessage, parent: OutboxMessage | None
+    ) -> tuple[str, str] | None:
+        """For a row whose sender died mid-send: Slack's copy of it, if the post went out.
+
+        One history call per such row (so Slack's tighter history limits do not matter);
+        updates and replies to a person are simply sent again (an update is idempotent).
+        """
+        if row.kind not in (OutboxKind.POST, OutboxKind.DM) or row.channel is None:
+            return None
+        channel = row.channel
+        if row.kind is OutboxKind.DM:
+            channel = self.transport.open_dm(channel)
+        thread = parent.ts if parent else None
+        ts = self.transport.find_posted(channel, row.key, thread_ts=thread)
+        if ts is not None:
+            log.warning(
+                "outbox message %s was posted before a crash; recorded, not sent again", row.key
+            )
+            return channel, ts
+        return None
 
     def _deliver(
         self, row: OutboxMessage, parent: OutboxMessage | None
@@ -310,6 +271,10 @@ class Outbox:
         )
         self._retry(row, lease, why, wait)
 
+    def _put_back(self, lease: Lease) -> None:
+        """Unsent, for later, with no attempt used (its claim counted one)."""
+        self._record(lease, state=OutboxState.PENDING, attempts=OutboxMessage.attempts - 1)
+
     def _retry(
         self, row: OutboxMessage, lease: Lease, why: str, wait: timedelta, count: bool = True
     ) -> None:
@@ -351,6 +316,9 @@ class Outbox:
             )
             if row.kind is OutboxKind.RESPOND or row.key.startswith("outbox-failed:"):
                 return  # never report a failed report
+            refused = row.channel is not None and why in CHANNEL_REFUSED
+            if refused and self.delivery.channel_refused(session, row.channel, why):  # type: ignore[arg-type]
+                return  # the alerts channel itself: the admins are told by DM
             target = f"<#{row.channel}>" if row.kind is not OutboxKind.DM else f"<@{row.channel}>"
             enqueue(
                 session,

@@ -88,9 +88,11 @@ def _signed_body(environ: dict[str, Any], verifier: SignatureVerifier) -> bytes 
     if abs(time.time() - int(stamp)) > SIGNATURE_WINDOW:
         return "stale X-Slack-Request-Timestamp"
     body = environ["wsgi.input"].read(length) if length else b""
-    if not verifier.is_valid(body=body, timestamp=stamp, signature=signature):
-        return "bad signature"
-    return body
+    try:
+        valid = verifier.is_valid(body=body, timestamp=stamp, signature=signature)
+    except (UnicodeDecodeError, ValueError):  # Slack's bodies are UTF-8 text
+        return "unreadable body"
+    return body if valid else "bad signature"
 
 
 def wsgi_app(
@@ -119,8 +121,12 @@ def wsgi_app(
                 environ["CONTENT_LENGTH"] = str(len(signed))
             try:
                 return bolt(environ, start_response)
-            except (ValueError, UnicodeDecodeError, RecursionError):
-                # A signed body Bolt cannot parse (Slack never sends one): refuse, not 500.
+            except Exception as error:
+                # A signed body Bolt cannot make a request of (Slack never sends one). Its
+                # listeners' own errors never reach here: Bolt answers those itself.
+                log.warning(
+                    "refused a signed request Bolt could not read (%s)", type(error).__name__
+                )
                 return _answer(start_response, "400 Bad Request", {"error": "unreadable body"})
         start_response("404 Not Found", [("Content-Type", "text/plain")])
         return [b"not found"]

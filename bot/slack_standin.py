@@ -50,7 +50,7 @@ class _Failure:
     method: str
     status: int
     error: str | None
-    retry_after: int | None
+    retry_after: int | str | None  # a header's text: seconds, usually
     drop_connection: bool
 
 
@@ -142,7 +142,7 @@ class SlackStandIn:
         times: int = 1,
         status: int = 200,
         error: str | None = None,
-        retry_after: int | None = None,
+        retry_after: int | str | None = None,
         drop_connection: bool = False,
     ) -> None:
         """Queue ``times`` failures for ``method`` ("*" matches any); consumed in order."""
@@ -256,7 +256,44 @@ class SlackStandIn:
             return {"ok": True, "file_id": file_id, "upload_url": upload_url}
         if method == "files.completeUploadExternal":
             return {"ok": True, "files": _parse_json(params.get("files")) or []}
+        if method == "conversations.history":
+            return self._history(params)
+        if method == "conversations.replies":
+            return self._replies(params)
         return {"ok": True}
+
+    @staticmethod
+    def _shown(message: dict, params: dict) -> dict:
+        """A stored message as Slack returns it: metadata only when asked for."""
+        shown = {k: v for k, v in message.items() if k not in ("channel", "metadata") and v}
+        wants_metadata = str(params.get("include_all_metadata")).lower() in ("1", "true")
+        if wants_metadata and message.get("metadata"):
+            shown["metadata"] = message["metadata"]
+        return shown
+
+    def _history(self, params: dict) -> dict:
+        """Top-level messages of a channel, newest first, after `oldest`."""
+        channel, oldest = params.get("channel"), float(params.get("oldest") or 0)
+        with self._lock:
+            found = [
+                self._shown(m, params)
+                for m in reversed(self._messages)
+                if m["channel"] == channel and not m.get("thread_ts") and float(m["ts"]) > oldest
+            ]
+        return {"ok": True, "messages": found[: int(params.get("limit") or 100)]}
+
+    def _replies(self, params: dict) -> dict:
+        """A thread: its parent, then its replies, oldest first."""
+        channel, ts = params.get("channel"), params.get("ts")
+        with self._lock:
+            found = [
+                self._shown(m, params)
+                for m in self._messages
+                if m["channel"] == channel and ts in (m["ts"], m.get("thread_ts"))
+            ]
+        if not found:
+            return {"ok": False, "error": "thread_not_found"}
+        return {"ok": True, "messages": found}
 
     def _post_message(self, params: dict) -> dict:
         with self._lock:

@@ -33,12 +33,14 @@ from switchboard.bot.agent_runs import RUNNABLE, run_agents
 from switchboard.bot.app import outbox_transport
 from switchboard.bot.interactions import InteractionRunner, QueuePolicy, Stop, Wake
 from switchboard.bot.jobs import JobKind, JobRunner, pools
+from switchboard.bot.outage import Outage
 from switchboard.bot.outbox import Outbox, OutboxPolicy
 from switchboard.bot.runtime import Runtime
 from switchboard.bot.scheduler import Scheduled, Scheduler
 from switchboard.handlers import WORK
 from switchboard.store import interactions, runtime_status
 from switchboard.store.engine import transaction
+from switchboard.store.manifest import Role
 
 log = logging.getLogger(__name__)
 NICENESS = 10  # below the web process: acknowledgements first, work after
@@ -71,6 +73,7 @@ class Worker:
     def __post_init__(self) -> None:
         rt = self.rt
         self.halt = threading.Event()  # every thread's stop signal
+        self.store_outage = Outage("the store", rt.now)  # one log line per outage, all loops
         self.started = threading.Event()  # set once it has beaten and its parts run
         self.outbox_wake = threading.Event()
         self.outbox = Outbox(
@@ -78,6 +81,7 @@ class Worker:
             outbox_transport(rt.settings),
             clock=rt.now,
             alerts_channel=rt.manifest.channels.alerts,
+            admins=sorted(rt.manifest.with_role(Role.ADMIN)),
             policy=self.outbox_policy,
         )
         self.interactions = InteractionRunner(
@@ -88,6 +92,7 @@ class Worker:
             clock=rt.now,
             policy=self.queue_policy,
             on_commit=self.outbox_wake.set,
+            outage=self.store_outage,
         )
         self.job_runners = [
             JobRunner(
@@ -97,6 +102,7 @@ class Worker:
                 rt.now,
                 threads=self.job_threads,
                 on_done=self.outbox_wake.set,
+                outage=self.store_outage,
             )
             for kinds in pools(self.job_kinds.values()).values()
         ]
@@ -133,8 +139,12 @@ class Worker:
         return run
 
     def beat(self) -> None:
-        with transaction(self.rt.engine) as session:
-            runtime_status.beat(session, self.name, now=self.rt.now())
+        try:
+            with transaction(self.rt.engine) as session:
+                runtime_status.beat(session, self.name, now=self.rt.now())
+            self.store_outage.worked()
+        except Exception as error:  # the next beat tries again; /healthz goes 503 meanwhile
+            self.store_outage.failed(error)
 
     def prune(self) -> None:
         with transaction(self.rt.interactions) as session:
@@ -144,7 +154,10 @@ class Worker:
         """Run every part until `stop` is set; then let each finish what it holds."""
         threads = [
             threading.Thread(
-                target=self.outbox.run, args=(self.halt, self.outbox_wake), name="outbox"
+                target=self.outbox.run,
+                args=(self.halt, self.outbox_wake),
+                kwargs={"outage": self.store_outage},
+                name="outbox",
             )
         ]
         try:

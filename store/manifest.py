@@ -153,9 +153,18 @@ class Briefing(_Strict):
     cron: Cron = "30 8 * * mon-fri"
 
 
+def _local_time(value: time) -> time:
+    if value.tzinfo is not None:
+        raise ValueError("a time of day in the agency's timezone, without an offset (like 09:00)")
+    return value
+
+
+LocalTime = Annotated[time, AfterValidator(_local_time)]
+
+
 class BusinessHours(_Strict):
-    start: time = time(9, 0)
-    end: time = time(17, 0)
+    start: LocalTime = time(9, 0)
+    end: LocalTime = time(17, 0)
     days: list[Weekday] = [Weekday.MON, Weekday.TUE, Weekday.WED, Weekday.THU, Weekday.FRI]
 
 
@@ -281,6 +290,48 @@ def parse_manifest(data: Any, source: str = "manifest") -> AgencyManifest:
     return manifest
 
 
+class ManifestLoader(yaml.SafeLoader):
+    """YAML as a person means it in a manifest.
+
+    - A key given twice is an error (PyYAML keeps the last: a second `people:` would hide
+      the first, admins and all).
+    - Dates and times stay text for pydantic to check, so `2026-02-30` is a problem at its
+      key path, not a traceback, and `17:00` is five o'clock, not YAML 1.1's base-60 1020.
+    """
+
+    def construct_mapping(self, node: yaml.MappingNode, deep: bool = False) -> dict[Any, Any]:
+        seen: dict[Any, int] = {}
+        for key_node, _ in node.value:
+            key = self.construct_object(key_node, deep=deep)  # type: ignore[no-untyped-call]
+            if key in seen:
+                raise yaml.constructor.ConstructorError(
+                    problem=f"key '{key}' appears twice (first at line {seen[key] + 1})",
+                    problem_mark=key_node.start_mark,
+                )
+            seen[key] = key_node.start_mark.line
+        return super().construct_mapping(node, deep=deep)
+
+
+ManifestLoader.add_constructor(
+    "tag:yaml.org,2002:timestamp",
+    yaml.SafeLoader.construct_yaml_str,  # type: ignore[arg-type]
+)
+# Integers without YAML 1.1's base 60 (`17:00` would be 1020).
+ManifestLoader.yaml_implicit_resolvers = {
+    first: [
+        (tag, regexp)
+        for tag, regexp in resolvers
+        if not (tag == "tag:yaml.org,2002:int" and ":" in regexp.pattern)
+    ]
+    for first, resolvers in yaml.SafeLoader.yaml_implicit_resolvers.items()
+}
+ManifestLoader.add_implicit_resolver(
+    "tag:yaml.org,2002:int",
+    re.compile(r"^(?:[-+]?0b[0-1_]+|[-+]?0[0-7_]+|[-+]?(?:0|[1-9][0-9_]*)|[-+]?0x[0-9a-fA-F_]+)$"),
+    list("-+0123456789"),
+)
+
+
 def load_manifest(path: str | Path) -> AgencyManifest:
     path = Path(path)
     try:
@@ -290,7 +341,7 @@ def load_manifest(path: str | Path) -> AgencyManifest:
     except (OSError, UnicodeDecodeError) as error:
         raise ManifestError(str(path), [f"cannot read: {error}"]) from None
     try:
-        data = yaml.safe_load(text)
+        data = yaml.load(text, Loader=ManifestLoader)  # a SafeLoader, stricter
     except yaml.YAMLError as error:
         mark = getattr(error, "problem_mark", None)
         where = f"line {mark.line + 1}" if mark else "YAML"

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from datetime import datetime, timedelta
 
-from sqlalchemy import Text, delete, select
+from sqlalchemy import Text, delete, select, update
 from sqlmodel import Field, Session, SQLModel
 
 from switchboard.store.engine import upsert_insert
@@ -90,3 +90,18 @@ def problems(session: Session) -> list[RuntimeStatus]:
             .order_by(RuntimeStatus.key)
         )
     )
+
+
+def take_turn(session: Session, key: str, *, now: datetime, every: timedelta) -> bool:
+    """Compare-and-set `checked_at` to now if it is at least `every` old.
+
+    True for the one caller (of any process) whose turn it is: the outbox's probe of a
+    paused token runs at most once per `every`, whatever the number of replicas.
+    """
+    moved = session.execute(
+        update(RuntimeStatus)
+        .where(RuntimeStatus.key == key, RuntimeStatus.checked_at <= now - every)
+        .values(checked_at=now)
+        .execution_options(synchronize_session=False)
+    )
+    return moved.rowcount == 1  # type: ignore[attr-defined]

@@ -28,16 +28,20 @@ class AgencyBuilder:
         self.rows: dict[str, list[list[str]]] = defaultdict(list)
         self._clients: set[str] = set()
 
-    def client(self, client_id: str, status: str = "active") -> AgencyBuilder:
+    def client(
+        self, client_id: str, status: str = "active", *, name: str | None = None
+    ) -> AgencyBuilder:
         self._clients.add(client_id)
-        self.rows["clients.csv"].append([client_id, f"Client {client_id}", status])
+        self.rows["clients.csv"].append([client_id, name or f"Client {client_id}", status])
         return self
 
-    def account(self, account_id: str, client_id: str = "C1") -> AgencyBuilder:
+    def account(
+        self, account_id: str, client_id: str = "C1", *, name: str | None = None
+    ) -> AgencyBuilder:
         if client_id not in self._clients:
             self.client(client_id)
         self.rows["ad_accounts.csv"].append(
-            [account_id, client_id, "google_ads", f"Account {account_id}", "USD", "UTC"]
+            [account_id, client_id, "google_ads", name or f"Account {account_id}", "USD", "UTC"]
         )
         return self
 

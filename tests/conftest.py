@@ -22,6 +22,9 @@ from switchboard.store.engine import normalize_url, open_store
 from switchboard.store.manifest import AgencyManifest, load_manifest
 from switchboard.store.schema import metadata
 
+# The `live` fixture: the whole app on loopback, for end-to-end tests.
+pytest_plugins = ["tests.live_slack"]
+
 REPO = Path(__file__).resolve().parent.parent
 EXAMPLE_MANIFEST = REPO / "manifests" / "agency.example.yaml"
 POSTGRES_URL = os.environ.get("SWITCHBOARD_TEST_POSTGRES_URL")

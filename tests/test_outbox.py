@@ -20,8 +20,9 @@ from sqlalchemy import Engine, func
 from sqlmodel import select
 
 from switchboard.bot.app import outbox_transport
-from switchboard.bot.outbox import Outbox, OutboxPolicy, SlackTransport
+from switchboard.bot.outbox import Outbox, OutboxPolicy
 from switchboard.bot.settings import Settings
+from switchboard.bot.slack_transport import SlackTransport
 from switchboard.store.audit import AuditEvent
 from switchboard.store.engine import transaction
 from switchboard.store.outbox import OutboxKind, OutboxMessage, OutboxState, enqueue
@@ -459,11 +460,11 @@ def test_restart_mid_drain_waits_for_the_lease_then_delivers_once(
     before = {r.id: (r.state, r.ts, r.attempts, r.sent_at) for r in rows(engine)}
 
     # The old sender comes back and tries to record what it thinks happened.
-    for lease in claims:
-        assert dead._record(lease, state=OutboxState.FAILED, ts="stale") is False
+    for item in claims:
+        assert dead._record(item.lease, state=OutboxState.FAILED, ts="stale") is False
         with transaction(engine) as session:
-            stale = session.get_one(OutboxMessage, lease.id)
-        dead._fail(stale, lease, "stale sender")
+            stale = session.get_one(OutboxMessage, item.lease.id)
+        dead._fail(stale, item.lease, "stale sender")
     assert {r.id: (r.state, r.ts, r.attempts, r.sent_at) for r in rows(engine)} == before
     assert audit_events(engine) == []
     assert len(rows(engine)) == 6  # no failure notice queued either
@@ -615,3 +616,165 @@ def test_a_reply_to_a_closed_port_is_retried_then_failed_audited_and_not_reporte
     [event] = audit_events(engine)
     assert event.after["kind"] == "respond"  # type: ignore[index]
     assert len(rows(engine)) == 1  # nothing queued to the alerts channel for one person's reply
+
+
+# -- a token Slack refuses: pause, probe, resume --------------------------------------------
+
+
+def make_paused_outbox(engine: Engine, fake: FakeSlack, clock: FakeClock) -> Outbox:
+    return Outbox(
+        engine, transport_for(fake), clock=clock, alerts_channel=ALERTS, admins=["U0ADMIN"]
+    )
+
+
+def test_a_token_slack_refuses_pauses_sending_and_nothing_is_lost_or_sent_twice(
+    engine: Engine, clock: FakeClock, fake: FakeSlack, caplog: pytest.LogCaptureFixture
+) -> None:
+    from switchboard.bot.server import health
+
+    for n in range(6):
+        put(engine, clock, f"m{n}", ["C0ONE", "C0TWO", "C0THREE"][n % 3])
+    fake.fail_next("chat.postMessage", error="invalid_auth")  # the token stops working
+    fake.fail_next("auth.test", error="token_revoked", times=3)  # ...for three probes
+    outbox = make_paused_outbox(engine, fake, clock)
+
+    outbox.drain_once()
+    assert [c.status for c in posts(fake)] == [200]  # refused with ok: false, as Slack does
+    body = health(engine, clock())
+    assert "outbox.paused: paused (Slack answered invalid_auth)" in body["problems"]
+    assert {r.state for r in rows(engine)} == {OutboxState.PENDING}  # nothing failed
+
+    for _ in range(24):  # four minutes, a drain every ten seconds
+        clock.advance(seconds=10)
+        outbox.drain_once()
+    probes = fake.calls_to("auth.test")
+    assert len(probes) == 4  # at most one a minute: three refused, the fourth accepted
+    assert len(posts(fake)) > 1  # it resumed by itself
+    paused_logs = [r for r in caplog.records if "outbox paused since" in r.getMessage()]
+    assert len(paused_logs) == 3  # once per probe, never per row
+
+    Driver(outbox, clock, fake).run(engine)
+    assert sorted(m["text"] for m in fake.messages()) == [f"m{n}" for n in range(6)]
+    assert len(posts(fake)) == 7  # six sent once each, plus the one refused
+    assert all(r.attempts == 1 for r in rows(engine))  # waiting for the token cost nothing
+    assert "problems" not in health(engine, clock()) or not [
+        p for p in health(engine, clock())["problems"] if p.startswith("outbox")
+    ]
+
+
+def test_the_pause_is_shared_by_every_drainer_and_probed_once(
+    engine: Engine, clock: FakeClock, fake: FakeSlack
+) -> None:
+    put(engine, clock, "m0", "C0ONE")
+    fake.fail_next("chat.postMessage", error="invalid_auth")
+    fake.fail_next("auth.test", error="invalid_auth", times=10)
+    first, second = make_paused_outbox(engine, fake, clock), make_paused_outbox(engine, fake, clock)
+    first.drain_once()
+
+    clock.advance(seconds=61)
+    first.drain_once()
+    second.drain_once()  # another replica, or a cron tick: it sees the same pause
+
+    assert len(fake.calls_to("auth.test")) == 1
+    assert len(posts(fake)) == 1
+
+
+def test_the_alerts_channel_refusing_the_bot_is_told_to_the_admins_once(
+    engine: Engine, clock: FakeClock, fake: FakeSlack
+) -> None:
+    from switchboard.bot.server import health
+
+    put(engine, clock, "alert:1", ALERTS)
+    put(engine, clock, "alert:2", ALERTS)
+    fake.fail_next("chat.postMessage", error="not_in_channel", times=2)
+    outbox = make_paused_outbox(engine, fake, clock)
+
+    Driver(outbox, clock, fake).run(engine)
+
+    assert [row(engine, k).state for k in ("alert:1", "alert:2")] == [OutboxState.FAILED] * 2
+    [dm] = [c for c in posts(fake) if c.params["channel"].startswith("D")]
+    assert "cannot post in its alerts channel" in dm.params["text"]
+    assert [c.params["users"] for c in fake.calls_to("conversations.open")] == ["U0ADMIN"]
+    assert not [c for c in posts(fake) if "could not deliver" in c.params["text"]]
+    assert "slack.alerts_channel: not_in_channel (C0ALERTS)" in health(engine, clock())["problems"]
+
+    put(engine, clock, "alert:3", ALERTS)  # the bot was invited back
+    Driver(outbox, clock, fake).run(engine)
+    assert "problems" not in health(engine, clock()) or not [
+        p for p in health(engine, clock())["problems"] if p.startswith("slack.alerts_channel")
+    ]
+
+
+# -- a crash between Slack's answer and recording it ----------------------------------------
+
+
+class DiesAfterPosting(SlackTransport):
+    """Slack takes the post, then the sender is killed before it can record the ts."""
+
+    def post(self, *args: Any, **kwargs: Any) -> tuple[str, str]:
+        super().post(*args, **kwargs)
+        raise SystemExit("killed between Slack's answer and the commit")
+
+
+@pytest.mark.parametrize("kind", ["post", "thread reply", "dm"])
+def test_a_post_sent_before_a_crash_is_found_in_slack_and_not_sent_again(
+    engine: Engine, clock: FakeClock, fake: FakeSlack, kind: str
+) -> None:
+    if kind == "thread reply":
+        put(engine, clock, "alert:1", ALERTS, "parent")
+        make_outbox(engine, fake, clock).drain()
+        clock.advance(seconds=2)
+        put(engine, clock, "alert:1:worse", ALERTS, "worse", parent_key="alert:1")
+    elif kind == "dm":
+        put(engine, clock, "esc:1:dm", "U0AM", "please look", kind=OutboxKind.DM)
+    else:
+        put(engine, clock, "alert:1", ALERTS, "over")
+    key = {"post": "alert:1", "thread reply": "alert:1:worse", "dm": "esc:1:dm"}[kind]
+    dying = Outbox(
+        engine, DiesAfterPosting(transport_for(fake).client), clock=clock, alerts_channel=ALERTS
+    )
+    with pytest.raises(SystemExit):
+        dying.drain()
+    assert row(engine, key).state is OutboxState.SENDING  # Slack has it; the store does not
+    sent_before = len(posts(fake))
+
+    clock.advance(seconds=POLICY.lease.total_seconds() + 1)  # a new worker, after the lease
+    make_outbox(engine, fake, clock).drain()
+
+    assert len(posts(fake)) == sent_before  # not posted twice
+    found = row(engine, key)
+    assert (found.state, found.attempts) == (OutboxState.SENT, 2)  # the crash counted
+    [message] = [m for m in fake.messages() if m["text"] == found.payload["text"]]
+    assert (found.ts, found.posted_channel) == (message["ts"], message["channel"])
+    history = "conversations.replies" if kind == "thread reply" else "conversations.history"
+    [lookup] = fake.calls_to(history)
+    assert lookup.params["include_all_metadata"] in ("1", "true", True)
+
+
+def test_a_row_whose_sender_died_before_slack_answered_is_posted_once(
+    engine: Engine, clock: FakeClock, fake: FakeSlack
+) -> None:
+    put(engine, clock, "alert:1", ALERTS, "over")
+    make_outbox(engine, fake, clock)._claim()  # claimed, then the sender died before posting
+
+    clock.advance(seconds=POLICY.lease.total_seconds() + 1)
+    make_outbox(engine, fake, clock).drain()
+
+    assert [m["text"] for m in fake.messages(ALERTS)] == ["over"]
+    assert len(fake.calls_to("conversations.history")) == 1  # looked once, found nothing
+
+
+def test_a_retry_after_that_is_not_a_number_is_waited_out_not_stuck(
+    engine: Engine, clock: FakeClock, fake: FakeSlack
+) -> None:
+    put(engine, clock, "m", ALERTS)
+    fake.fail_next("chat.postMessage", status=429, retry_after="Wed, 21 Oct 2026 07:28:00 GMT")
+    outbox = make_outbox(engine, fake, clock)
+
+    outbox.drain()
+    waiting = row(engine, "m")
+    assert waiting.state is OutboxState.PENDING
+    assert waiting.next_attempt_at == clock() + timedelta(seconds=1)
+    clock.advance(seconds=1)
+    outbox.drain()
+    assert row(engine, "m").state is OutboxState.SENT
