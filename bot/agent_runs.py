@@ -67,8 +67,22 @@ RUNNABLE = tuple(RUNNERS)
 
 
 def run_agents(
-    engine: Engine, manifest: AgencyManifest, *, as_of: date, now: datetime, only: str | None = None
+    engine: Engine,
+    manifest: AgencyManifest,
+    *,
+    as_of: date,
+    now: datetime,
+    only: str | None = None,
+    trigger: str = "cli",
 ) -> list[AgentRun]:
-    """Run every runnable agent (or `only` that one) for `as_of`."""
+    """Run every runnable agent (or `only` that one) for `as_of`; each run is recorded."""
     names = [only] if only else [a for a in RUNNABLE if a in manifest.agents]
-    return [RUNNERS[name](engine, manifest, as_of=as_of, now=now) for name in names]
+    runs = []
+    for name in names:
+        run = RUNNERS[name](engine, manifest, as_of=as_of, now=now)
+        with transaction(engine) as session:
+            agent_state.record_run(
+                session, agent=name, as_of=as_of, ran_at=now, trigger=trigger, outcome=run.summary()
+            )
+        runs.append(run)
+    return runs

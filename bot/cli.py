@@ -5,7 +5,7 @@ from __future__ import annotations
 import json
 import logging
 import shutil
-from datetime import date
+from datetime import date, datetime
 from importlib.metadata import PackageNotFoundError
 from importlib.metadata import version as distribution_version
 from pathlib import Path
@@ -407,6 +407,70 @@ def run(
     _serve_web(
         rt, host=host, port=port, threads=threads, wake=worker_process.wake.set, on_stop=stop_all
     )
+
+
+NowOption = Annotated[
+    str | None,
+    typer.Option(
+        "--now",
+        help="Run as of this moment, ISO-8601 (2026-03-16T10:00; without an offset, agency "
+        "time). Default: the real clock.",
+    ),
+]
+
+
+def parse_now(text: str | None, rt: Runtime) -> datetime:
+    """`--now`: an ISO-8601 moment, in agency time unless it says its offset."""
+    if text is None:
+        return rt.now()
+    try:
+        moment = datetime.fromisoformat(text)
+    except ValueError:
+        err.print(
+            f"--now: '{text[:60]}' is not an ISO-8601 date and time like 2026-03-16T10:00",
+            markup=False,
+            highlight=False,
+        )
+        raise typer.Exit(2) from None
+    return moment if moment.tzinfo else moment.replace(tzinfo=rt.manifest.tz)
+
+
+@app.command()
+def tick(ctx: typer.Context, now: NowOption = None) -> None:
+    """Everything the scheduler does, once: agents that are due, escalation steps, the
+    auditor, jobs, then the outbox (for cron, and to turn the clock by hand)."""
+    from switchboard.bot.tick_command import run_tick
+
+    rt = runtime(ctx)
+    moment = parse_now(now, rt)
+    for line in run_tick(rt, moment):
+        out.print(line, highlight=False, markup=False)
+
+
+@app.command()
+def escalations(
+    ctx: typer.Context,
+    as_json: Annotated[bool, typer.Option("--json", help="Print JSON.")] = False,
+    include_closed: Annotated[
+        bool, typer.Option("--all", help="Include acknowledged and resolved ones.")
+    ] = False,
+) -> None:
+    """Escalations: open and exhausted ones (all with --all), each with its steps."""
+    from switchboard.bot.console_views import escalations_table, load_names
+    from switchboard.store import escalations as store_escalations
+    from switchboard.store.engine import reading
+
+    rt = runtime(ctx)
+    with reading(rt.engine) as session:
+        rows = [
+            (e, store_escalations.steps(session, e.id))  # type: ignore[arg-type]
+            for e in store_escalations.listing(session, include_closed=include_closed)
+        ]
+        names = None if as_json else load_names(session, rt.manifest)
+    if as_json:
+        print(json.dumps([store_escalations.to_json(e, steps) for e, steps in rows], indent=2))
+    else:
+        out.print(escalations_table(rows, rt.manifest.tz, names=names))
 
 
 @app.command()

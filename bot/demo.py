@@ -1,41 +1,50 @@
-"""`switchboard demo`: a sample agency in a fresh SQLite database, end to end, offline."""
+"""`switchboard demo`: a day at a sample agency, end to end, offline.
+
+The real importer, agents, tick, interaction queue and outbox run on a simulated clock; Slack
+is a local stand-in, and every message it receives is printed as a person would read it.
+"""
 
 from __future__ import annotations
 
 import tempfile
 from contextlib import ExitStack
-from datetime import date, timedelta
+from datetime import date, datetime, time, timedelta
 from pathlib import Path
-from typing import Any
 
 from rich.console import Console
 from rich.panel import Panel
 from rich.table import Table
-from slack_sdk import WebClient
 
+from switchboard.agents.escalation_policy import BusinessCalendar
 from switchboard.agents.pacing import evaluate
-from switchboard.bot.agent_runs import run_agents
-from switchboard.bot.console_views import alerts_table, audit_table, pacing_table
-from switchboard.bot.interactions import InteractionRunner, Recorder
-from switchboard.bot.outbox import Outbox, OutboxPolicy
+from switchboard.bot.console_views import alerts_table, audit_table, load_names, pacing_table
+from switchboard.bot.demo_world import DemoWorld, SimulatedClock
 from switchboard.bot.runtime import Runtime
 from switchboard.bot.sample_agency import SCENARIOS, write_sample
 from switchboard.bot.settings import BUNDLED_MANIFESTS
 from switchboard.bot.slack_standin import SlackStandIn
-from switchboard.bot.slack_transport import SlackTransport
-from switchboard.handlers import WORK
 from switchboard.handlers.alerts import AckAlert
-from switchboard.handlers.commands import Origin
+from switchboard.handlers.escalations import AckEscalation
 from switchboard.handlers.owners import ReassignDomain
-from switchboard.handlers.work import apply
-from switchboard.store import alerts, audit
+from switchboard.store import alerts, audit, escalations
+from switchboard.store.alerts import AlertState
 from switchboard.store.csv_import import import_dir
 from switchboard.store.engine import reading
+from switchboard.store.escalations import EscalationStatus
 
 EXAMPLE_MANIFEST = BUNDLED_MANIFESTS / "agency.example.yaml"
 
 
+def demo_day(requested: date, calendar: BusinessCalendar) -> date:
+    """The day the demo plays: `requested`, or the next business day if it is not one."""
+    morning = datetime.combine(requested, time(0), tzinfo=calendar.tz)
+    return calendar.next_open(morning).date()
+
+
 def run_demo(console: Console, *, directory: Path | None, as_of: date | None) -> None:
+    def say(line: str) -> None:
+        console.print(line, highlight=False, markup=False)
+
     with ExitStack() as stack:
         keep = directory is not None
         if directory is None:
@@ -46,17 +55,27 @@ def run_demo(console: Console, *, directory: Path | None, as_of: date | None) ->
         database = directory / "switchboard.db"
         for stale in (database, directory / "switchboard.interactions.db"):
             stale.unlink(missing_ok=True)
-        rt = Runtime(db_url=f"sqlite:///{database}", manifest_override=EXAMPLE_MANIFEST)
-        as_of = as_of or rt.today()
+        clock = SimulatedClock(datetime.now().astimezone())
+        rt = Runtime(
+            db_url=f"sqlite:///{database}", manifest_override=EXAMPLE_MANIFEST, clock=clock
+        )
+        stack.callback(rt.close)
+        calendar = BusinessCalendar.of(rt.manifest)
+        requested = as_of or rt.today()
+        day = demo_day(requested, calendar)
+        start = calendar.next_open(datetime.combine(day, time(0), tzinfo=rt.manifest.tz))
+        clock.now = start
         data_dir = directory / "data"
-        write_sample(data_dir, as_of, rt.manifest.timezone)
+        write_sample(data_dir, day, rt.manifest.timezone)
 
+        moved = "" if day == requested else f" ({requested} is not a business day)"
         console.print(
             Panel.fit(
-                f"[bold]{rt.manifest.agency}[/] sample agency · as of {as_of} "
-                f"({rt.manifest.timezone}) · data through {as_of - timedelta(days=1)}",
+                f"{rt.manifest.agency} sample agency · {day:%A %Y-%m-%d}{moved} · "
+                f"{rt.manifest.timezone} · data through {day - timedelta(days=1)}",
                 title="Switchboard demo",
-            )
+            ),
+            markup=False,
         )
         report = import_dir(rt.engine, data_dir, rt.manifest.tz)
         imported = Table(
@@ -69,96 +88,101 @@ def run_demo(console: Console, *, directory: Path | None, as_of: date | None) ->
         console.print(imported)
 
         with reading(rt.engine) as session:
-            report = evaluate(session, as_of=as_of, thresholds=rt.manifest.pacing)
-        table = pacing_table(report, notes=SCENARIOS)
-        table.title = f"2. {table.title}: alerts on % deviation, cross-checked"
+            pacing = evaluate(session, as_of=day, thresholds=rt.manifest.pacing)
+            names = load_names(session, rt.manifest)
+        table = pacing_table(pacing, notes=SCENARIOS, names=names)
+        table.title = f"2. Pacing as of {day}: alerts on % deviation, cross-checked"
         console.print(table)
 
-        now = rt.now()
-        runs = run_agents(rt.engine, rt.manifest, as_of=as_of, now=now)
-        again = run_agents(rt.engine, rt.manifest, as_of=as_of, now=now)
-        console.print("3. Agents run: " + "; ".join(r.summary() for r in runs), highlight=False)
-        console.print(
-            "   Same date again: " + "; ".join(r.summary() for r in again), highlight=False
-        )
+        with SlackStandIn() as slack:
+            world = DemoWorld(rt, clock, slack, console)
+            morning(world, say)
+            clicks(world, say)
+            later(world, say, at=start + timedelta(hours=2))
+
         with reading(rt.engine) as session:
-            stored = alerts.listing(session)
-        table = alerts_table(stored, rt.manifest.tz)
-        table.title = "   Stored alerts (suppressed ones are kept, with their reason)"
+            events = audit.recent(session, 8)
+            names = load_names(session, rt.manifest)
+        table = audit_table(events, rt.manifest.tz, names=names)
+        table.title = "7. Audit log: every change, in the same transaction as the change"
         console.print(table)
-        show_slack(console, rt)
-        with reading(rt.engine) as session:
-            events = audit.recent(session, 6)
-        table = audit_table(events, rt.manifest.tz)
-        table.title = "5. Audit log: every change, in the same transaction as the change"
-        console.print(table)
-        console.print(
-            f"Database: {database}" if keep else "Database: (temporary; use --dir to keep it)"
+        say(f"Database: {database}" if keep else "Database: (temporary; use --dir to keep it)")
+
+
+def morning(world: DemoWorld, say: object) -> None:
+    print_ = world.console.print
+    print_(
+        f"3. {world.clock():%H:%M}, the scheduler's tick: the agents run, alerts are posted, "
+        "each alert's escalation reaches its owner",
+        markup=False,
+        highlight=False,
+    )
+    report = world.tick()
+    for run in report.agent_runs:
+        print_(f"   {run.summary()}", markup=False, highlight=False)
+    world.show_new()
+    with reading(world.rt.engine) as session:
+        suppressed = [a for a in alerts.listing(session) if a.state is AlertState.SUPPRESSED]
+        names = load_names(session, world.rt.manifest)
+    table = alerts_table(suppressed, world.rt.manifest.tz, names=names)
+    table.title = "   Held back by a cross-check (kept, with the reason; nobody is paged)"
+    print_(table)
+
+
+def clicks(world: DemoWorld, say: object) -> None:
+    print_ = world.console.print
+    with reading(world.rt.engine) as session:
+        first = next(a for a in alerts.listing(session) if a.state is AlertState.OPEN)
+    print_(
+        f"4. Three people click Acknowledge on alert #{first.id}; each click is recorded "
+        "before Slack is told it arrived, then applied in order",
+        markup=False,
+        highlight=False,
+    )
+    for who, user in (
+        ("a stranger", "U0NOBODY"),
+        ("Ana, the owner", "U0AM"),
+        ("Leo, her lead", "U0LEAD"),
+    ):
+        print_(f"   {who} clicks:", markup=False, highlight=False)
+        world.click(user, lambda origin: AckAlert(origin=origin, alert_id=first.id))  # type: ignore[arg-type]
+        world.show_new(indent="     ")
+    print_(
+        "5. /ops reassign ad_performance @Leo, asked by Leo, then by Maya (an admin)",
+        markup=False,
+        highlight=False,
+    )
+    for user in ("U0LEAD", "U0ADMIN"):
+        world.click(
+            user, lambda origin: ReassignDomain(origin=origin, domain="ad_performance", to="U0LEAD")
         )
+        world.show_new()
 
 
-def _described(text: str, blocks: list[dict[str, Any]] | None) -> str:
-    blocks = blocks or []
-    buttons = [e["text"]["text"] for b in blocks if b["type"] == "actions" for e in b["elements"]]
-    notes = [e["text"] for b in blocks if b["type"] == "context" for e in b["elements"]]
-    shown = " ".join(f"[{name}]" for name in buttons) if buttons else "(no buttons)"
-    return f"{text} {shown}" + (f" / {notes[0]}" if notes else "")
-
-
-def show_slack(console: Console, rt: Runtime) -> None:
-    """Deliver the outbox to a local Slack stand-in, then click Acknowledge as three people."""
-
-    def say(line: str) -> None:
-        console.print(line, highlight=False, markup=False)
-
-    with SlackStandIn() as slack:
-        client = WebClient(token="xoxb-demo", base_url=slack.api_url, retry_handlers=[])
-        # The stand-in is not Slack: no need to pace one message a second per channel.
-        outbox = Outbox(
-            rt.engine,
-            SlackTransport(client),
-            clock=rt.now,
-            alerts_channel=rt.manifest.channels.alerts,
-            policy=OutboxPolicy(channel_interval=timedelta(0)),
-        )
-        say("4. Slack, offline: the outbox delivers to a local stand-in of Slack's Web API")
-        outbox.drain()
-        for call in slack.calls_to("chat.postMessage"):
-            shown = _described(call.params["text"], SlackStandIn.blocks_of(call))
-            say(f"   chat.postMessage {call.params['channel']}: {shown}")
-        with reading(rt.engine) as session:
-            first = alerts.listing(session)[0]
-        record = Recorder(rt.interactions, clock=rt.now, wake=lambda: None)
-        people = [
-            ("a stranger", "U0NOBODY"),
-            ("Ana, the owner", "U0AM"),
-            ("Leo, her lead", "U0LEAD"),
-        ]
-        for n, (who, user) in enumerate(people):
-            origin = Origin(user=user, asked_at=rt.now(), response_url=slack.response_url(f"p{n}"))
-            record(AckAlert(origin=origin, alert_id=first.id), f"demo:{n}")  # type: ignore[arg-type]
-            say(
-                f"   {who} clicks Acknowledge on alert #{first.id}: recorded, "
-                "then Slack is told the click arrived"
-            )
-        runner = InteractionRunner(
-            queue=rt.interactions, store=rt.engine, manifest=rt.manifest, work=WORK, clock=rt.now
-        )
-        runner.drain()
-        slack.reset()
-        outbox.drain()
-        say("   the worker applies the clicks in order and answers each person privately:")
-        for call in slack.calls_to("response_url"):
-            who = people[int(call.path.rsplit("/p", 1)[1])][0]
-            say(f"     to {who}: {call.params['text']}")
-        for call in slack.calls_to("chat.update"):
-            shown = _described(call.params["text"], SlackStandIn.blocks_of(call))
-            say(f"   chat.update {call.params['channel']}, re-rendered from the database: {shown}")
-        for who, user in [("Leo", "U0LEAD"), ("Maya, an admin", "U0ADMIN")]:
-            command = ReassignDomain(
-                origin=Origin(user=user, asked_at=rt.now()), domain="ad_performance", to="U0LEAD"
-            )
-            [reply] = apply(
-                rt.engine, rt.manifest, WORK[command.kind], command, now=rt.now(), reply_key=None
-            )
-            say(f"   {who}: /ops reassign ad_performance @Leo -> {reply.message.text}")
+def later(world: DemoWorld, say: object, *, at: datetime) -> None:
+    print_ = world.console.print
+    world.at(at)
+    print_(
+        f"6. {at:%H:%M}: nobody has acknowledged the other alerts, so their escalations "
+        "reach the owner's lead",
+        markup=False,
+        highlight=False,
+    )
+    world.tick()
+    world.show_new()
+    with reading(world.rt.engine) as session:
+        waiting = [e for e in escalations.listing(session) if e.status is EscalationStatus.OPEN]
+    if not waiting:
+        return
+    escalation = waiting[0]
+    print_(
+        f"   Leo clicks Acknowledge in his DM for escalation #{escalation.id}: it stops, its "
+        "alert is acknowledged too, and every message is re-rendered",
+        markup=False,
+        highlight=False,
+    )
+    world.click(
+        "U0LEAD",
+        lambda origin: AckEscalation(origin=origin, escalation_id=escalation.id),  # type: ignore[arg-type]
+    )
+    world.show_new()

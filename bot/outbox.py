@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import logging
 import threading
+import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
@@ -22,6 +23,7 @@ from typing import Any
 from slack_sdk.http_retry.builtin_interval_calculators import BackoffRetryIntervalCalculator
 from sqlalchemy import Engine, and_, func, or_, select
 from sqlalchemy.orm import aliased
+from sqlmodel import Session
 
 from switchboard.bot.delivery import Delivery
 from switchboard.bot.outage import Outage
@@ -42,6 +44,14 @@ class OutboxPolicy:
     max_respond_attempts: int = 4  # a response_url lives 30 minutes: give up sooner
     max_backoff: timedelta = timedelta(minutes=5)
     batch: int = 50
+    # Seconds of real time between rounds of a drain: pacing for a caller whose clock stands
+    # still (`switchboard tick --now`), where channel_interval, measured on it, cannot pass.
+    round_interval: float = 0.0
+
+
+# Called in the transaction that records a message's final outcome: (session, row, the error
+# or None when Slack took it, now). Escalation steps are marked delivered this way.
+Outcome = Callable[[Session, OutboxMessage, str | None, datetime], None]
 
 
 @dataclass(frozen=True)
@@ -60,8 +70,10 @@ class Outbox:
         alerts_channel: str,
         admins: Sequence[str] = (),
         policy: OutboxPolicy = OutboxPolicy(),
+        on_outcome: Outcome | None = None,
     ) -> None:
         self.engine = engine
+        self.on_outcome = on_outcome
         self.transport = transport
         self.clock = clock
         self.alerts_channel = alerts_channel
@@ -90,7 +102,9 @@ class Outbox:
     def drain(self, rounds: int = 1000) -> int:
         """Drain until nothing is due (bounded), as the worker and tests do."""
         total = 0
-        for _ in range(rounds):
+        for n in range(rounds):
+            if n and self.policy.round_interval:
+                time.sleep(self.policy.round_interval)  # Slack's ~1 message/s per channel
             sent = self.drain_once()
             if not sent:
                 break
@@ -191,14 +205,19 @@ class Outbox:
                 return False
             self._on_undelivered(row, lease, problem)
             return True
-        self._record(
-            lease,
-            state=OutboxState.SENT,
-            ts=ts,
-            posted_channel=landed,
-            sent_at=self.clock(),
-            last_error=None,
-        )
+        now = self.clock()
+        with transaction(self.engine) as session:
+            recorded = finish(
+                session,
+                lease,
+                state=OutboxState.SENT,
+                ts=ts,
+                posted_channel=landed,
+                sent_at=now,
+                last_error=None,
+            )
+            if recorded and self.on_outcome is not None:
+                self.on_outcome(session, row, None, now)
         if landed is not None:
             self.delivery.channel_works(landed)
         return True
@@ -300,6 +319,8 @@ class Outbox:
                 last_error=why,
             ):
                 return
+            if self.on_outcome is not None:
+                self.on_outcome(session, row, why, now)
             audit.record(
                 session,
                 at=now,

@@ -91,7 +91,8 @@ agents:
 
 # Who is told when an alert is not acknowledged, level by level. notify: owner, lead,
 # "channel:alerts" (a key of channels) or a person's Slack id; via: dm; after: how long after
-# the previous level (30m, 2h, 1d) or next_business_day. (Escalations are planned.)
+# the previous level was delivered (30m, 2h, 1d) or next_business_day. Levels run in
+# business hours unless anytime: true. See docs/manifest.md.
 escalation_policies:
   spend:
     - {notify: owner, via: dm, after: 0m}
@@ -101,7 +102,7 @@ escalation_policies:
     - {notify: owner, via: dm, after: 0m}
     - {notify: lead, via: dm, after: 4h}
   client:
-    - {notify: owner, via: dm, after: 0m}
+    - {notify: owner, via: dm, after: 0m, anytime: true}   # anytime: outside business hours too
     - {notify: lead, via: dm, after: 30m}
 
 # When spend is off pace, in percent of the plan to date (never in dollars). Before day

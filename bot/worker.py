@@ -20,23 +20,23 @@ import signal
 import socket
 import threading
 import time
-from collections.abc import Callable, Mapping
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import timedelta
 from pathlib import Path
 from typing import Any
 
-from apscheduler.triggers.cron import CronTrigger
 from apscheduler.triggers.interval import IntervalTrigger
 
-from switchboard.bot.agent_runs import RUNNABLE, run_agents
 from switchboard.bot.app import outbox_transport
+from switchboard.bot.escalations import EscalationDriver
 from switchboard.bot.interactions import InteractionRunner, QueuePolicy, Stop, Wake
 from switchboard.bot.jobs import JobKind, JobRunner, pools
 from switchboard.bot.outage import Outage
 from switchboard.bot.outbox import Outbox, OutboxPolicy
 from switchboard.bot.runtime import Runtime
 from switchboard.bot.scheduler import Scheduled, Scheduler
+from switchboard.bot.tick import Tick
 from switchboard.handlers import WORK
 from switchboard.store import interactions, runtime_status
 from switchboard.store.engine import transaction
@@ -49,7 +49,7 @@ MAX_RESTART_DELAY = 60.0
 HEARTBEAT = timedelta(seconds=10)
 FRESH = timedelta(seconds=30)  # a heartbeat older than this: the worker is not running
 STOP_TIMEOUT = 30.0  # seconds a stopping worker may take to finish what it holds
-DEFAULT_AGENT_SCHEDULE = "0 * * * *"  # hourly; runs are idempotent per date
+TICK_EVERY = 30  # seconds between the scheduled ticks
 JOB_KINDS: dict[str, JobKind] = {}  # filled by the capabilities that queue jobs
 LOG_FORMAT = "%(asctime)s %(levelname)s %(processName)s %(name)s: %(message)s"
 
@@ -76,6 +76,7 @@ class Worker:
         self.store_outage = Outage("the store", rt.now)  # one log line per outage, all loops
         self.started = threading.Event()  # set once it has beaten and its parts run
         self.outbox_wake = threading.Event()
+        self.escalations = EscalationDriver(rt.engine, rt.manifest, rt.now)
         self.outbox = Outbox(
             rt.engine,
             outbox_transport(rt.settings),
@@ -83,7 +84,10 @@ class Worker:
             alerts_channel=rt.manifest.channels.alerts,
             admins=sorted(rt.manifest.with_role(Role.ADMIN)),
             policy=self.outbox_policy,
+            on_outcome=self.escalations.record_delivery,
         )
+        # The periodic tick's parts; the worker's own threads run jobs and drain the outbox.
+        self.tick = Tick(rt.engine, rt.manifest, rt.now, self.escalations)
         self.interactions = InteractionRunner(
             queue=rt.interactions,
             store=rt.engine,
@@ -109,34 +113,28 @@ class Worker:
         self.scheduler = Scheduler(self.entries(), rt.manifest.tz)
 
     def entries(self) -> list[Scheduled]:
-        """What runs on a clock: heartbeats and housekeeping always, agents when scheduled."""
+        """What runs on a clock: heartbeats and housekeeping always; the tick (agents that are
+        due, escalation steps, the auditor) unless cron runs `switchboard tick` instead."""
         every = IntervalTrigger(seconds=HEARTBEAT.total_seconds())
         entries = [
             Scheduled("heartbeat", every, self.beat),
             Scheduled("prune", IntervalTrigger(hours=1), self.prune),
         ]
         if self.scheduled:
-            tz = self.rt.manifest.tz
-            for agent in RUNNABLE:
-                spec = self.rt.manifest.agents.get(agent)
-                if spec is not None:
-                    cron = CronTrigger.from_crontab(spec.schedule or DEFAULT_AGENT_SCHEDULE, tz)
-                    entries.append(Scheduled(f"agent:{agent}", cron, self._agent(agent)))
+            entries.append(Scheduled("tick", IntervalTrigger(seconds=TICK_EVERY), self.run_tick))
         return entries
 
-    def _agent(self, agent: str) -> Callable[[], None]:
-        def run() -> None:
-            for result in run_agents(
-                self.rt.engine,
-                self.rt.manifest,
-                as_of=self.rt.today(),
-                now=self.rt.now(),
-                only=agent,
-            ):
-                log.info(result.summary())
+    def run_tick(self) -> None:
+        try:
+            report = self.tick.run()
+            self.store_outage.worked()
+        except Exception as error:  # the next tick tries again
+            self.store_outage.failed(error)
+            return
+        for run in report.agent_runs:
+            log.info(run.summary())  # a state change: an agent ran
+        if report.agent_runs or report.steps or report.reported:
             self.outbox_wake.set()
-
-        return run
 
     def beat(self) -> None:
         try:

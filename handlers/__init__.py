@@ -11,16 +11,17 @@ from typing import Any
 
 from slack_bolt import App
 
-from switchboard.handlers import alerts, ops, owners
+from switchboard.handlers import alerts, escalations, ops, owners
 from switchboard.handlers.deps import Deps
 from switchboard.handlers.ops import Subcommand
 from switchboard.handlers.work import NOTICES, Work, combine
 
-WORK: dict[str, Work[Any]] = combine(NOTICES, alerts.WORK, owners.WORK, ops.WORK)
-OPS: tuple[Subcommand, ...] = (*ops.SUBCOMMANDS, *owners.SUBCOMMANDS)
+WORK: dict[str, Work[Any]] = combine(NOTICES, alerts.WORK, owners.WORK, ops.WORK, escalations.WORK)
+OPS: tuple[Subcommand, ...] = (*ops.SUBCOMMANDS, *escalations.SUBCOMMANDS, *owners.SUBCOMMANDS)
 
 
 def register_all(app: App, deps: Deps) -> None:
     ops.register(app, deps, OPS)
     alerts.register(app, deps)
     owners.register(app, deps)
+    escalations.register(app, deps)

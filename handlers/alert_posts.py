@@ -8,10 +8,12 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from datetime import datetime
+from typing import Any
 
 from sqlmodel import Session, select
 
 from switchboard.agents.pacing_alerts import AlertChange, ChangeKind
+from switchboard.handlers.escalation_posts import close_for, open_escalation
 from switchboard.handlers.views import alerts as views
 from switchboard.handlers.views.alerts import AlertLabel
 from switchboard.handlers.views.message import Message
@@ -74,6 +76,47 @@ def refresh(
     )
 
 
+def escalation_context(alert: Alert, names: AlertLabel) -> dict[str, Any]:
+    """What an alert's escalation messages say about it (raw text: the view escapes it)."""
+    deviation = "" if alert.deviation_pct is None else f" {alert.deviation_pct + 0:+.1f}% vs plan"
+    return {
+        "headline": f"{views.headline(alert)}: {names.client_name}{deviation}",
+        "details": [f"{names.account_name} ({alert.account_id}), {alert.month}"],
+    }
+
+
+def _follow_with_escalation(
+    session: Session,
+    alert: Alert,
+    change: AlertChange,
+    names: AlertLabel,
+    *,
+    manifest: AgencyManifest,
+    now: datetime,
+) -> None:
+    """An alert that opens (or opens again) escalates; one that resolves or is held back stops."""
+    subject = alert.subject
+    if change.kind is ChangeKind.OPENED:
+        domain = manifest.domains.get(alert.domain)
+        if domain is not None:
+            open_escalation(
+                session,
+                subject=subject,
+                domain=alert.domain,
+                agent=domain.agent,
+                context=escalation_context(alert, names),
+                manifest=manifest,
+                now=now,
+            )
+    elif change.kind in (ChangeKind.RESOLVED, ChangeKind.SUPPRESSED):
+        reason = (
+            "the alert resolved" if change.kind is ChangeKind.RESOLVED else "the alert is held back"
+        )
+        close_for(
+            session, subject, reason=reason, actor=f"agent:{AGENT}", manifest=manifest, now=now
+        )
+
+
 def publish_changes(
     session: Session,
     changes: Sequence[AlertChange],
@@ -81,12 +124,14 @@ def publish_changes(
     manifest: AgencyManifest,
     now: datetime,
 ) -> None:
-    """Turn an agent run's alert changes into alerts-channel messages (suppressed: none)."""
+    """Turn an agent run's alert changes into alerts-channel messages (suppressed: none), and
+    open or close their escalations in the same transaction."""
     channel = manifest.channels.alerts
     for change in changes:
         alert = session.get_one(Alert, change.alert_id, populate_existing=True)
         key = post_key(change.alert_id)
         names = label(session, alert)
+        _follow_with_escalation(session, alert, change, names, manifest=manifest, now=now)
         if change.kind is ChangeKind.OPENED and not exists(session, key):
             message = views.alert_message(alert, names, manifest.tz)
             enqueue(

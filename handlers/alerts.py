@@ -10,6 +10,7 @@ from slack_bolt import Ack, App, BoltRequest
 from switchboard.handlers.alert_posts import alert_listing, refresh
 from switchboard.handlers.commands import Command, Notice, Origin
 from switchboard.handlers.deps import Deps
+from switchboard.handlers.escalation_posts import acknowledge_for
 from switchboard.handlers.modals import PersonPicker, register_person_picker
 from switchboard.handlers.permissions import ACK_ALERT, REASSIGN_ALERT, check
 from switchboard.handlers.refs import ActionId, AlertRef, CallbackId
@@ -58,6 +59,8 @@ def acknowledge(ctx: WorkContext, command: AckAlert) -> list[Reply]:
             f"Alert #{alert_id} is {current.state.value}; there is nothing to acknowledge."
         )
     refresh(ctx.session, current, event="ack", manifest=ctx.manifest, now=ctx.now)
+    # The alert's escalation stops with it: one transaction, an audit row each.
+    acknowledge_for(ctx.session, current.subject, by=user, manifest=ctx.manifest, now=ctx.now)
     replies = say(f"You acknowledged alert #{alert_id}.")
     if command.in_list:
         # Slack cannot chat.update an ephemeral message, but its response_url can replace

@@ -7,6 +7,7 @@ allow-list allows nobody.
 
 from __future__ import annotations
 
+from collections.abc import Collection
 from dataclasses import dataclass
 from enum import StrEnum
 
@@ -17,6 +18,7 @@ class Relation(StrEnum):
     OWNER = "the domain owner"
     OWNER_LEAD = "the owner's lead"
     ASSIGNEE = "the assignee"
+    NOTIFIED = "someone it has notified"
 
 
 @dataclass(frozen=True)
@@ -35,6 +37,11 @@ REASSIGN_ALERT = Rule(
     "reassign this alert", frozenset({Role.ADMIN}), frozenset({Relation.ASSIGNEE})
 )
 REASSIGN_OWNER = Rule("reassign this domain", frozenset({Role.ADMIN}), frozenset({Relation.OWNER}))
+ACK_ESCALATION = Rule(
+    "acknowledge this escalation",
+    frozenset({Role.ADMIN}),
+    frozenset({Relation.NOTIFIED, Relation.ASSIGNEE, Relation.OWNER, Relation.OWNER_LEAD}),
+)
 
 
 @dataclass(frozen=True)
@@ -44,17 +51,24 @@ class Decision:
 
 
 def allowed_users(
-    rule: Rule, manifest: AgencyManifest, *, owner: str | None = None, assignee: str | None = None
+    rule: Rule,
+    manifest: AgencyManifest,
+    *,
+    owner: str | None = None,
+    assignee: str | None = None,
+    notified: Collection[str] = (),
 ) -> set[str]:
     users: set[str] = set()
     for role in rule.roles:
         users |= manifest.with_role(role)
-    related = {
-        Relation.OWNER: owner,
-        Relation.OWNER_LEAD: manifest.lead_of(owner) if owner else None,
-        Relation.ASSIGNEE: assignee,
+    related: dict[Relation, set[str]] = {
+        Relation.OWNER: {owner} if owner else set(),
+        Relation.OWNER_LEAD: {lead} if owner and (lead := manifest.lead_of(owner)) else set(),
+        Relation.ASSIGNEE: {assignee} if assignee else set(),
+        Relation.NOTIFIED: set(notified),
     }
-    users |= {related[r] for r in rule.relations if related[r]}  # type: ignore[misc]
+    for relation in rule.relations:
+        users |= related[relation]
     return users
 
 
@@ -65,8 +79,9 @@ def check(
     *,
     owner: str | None = None,
     assignee: str | None = None,
+    notified: Collection[str] = (),
 ) -> Decision:
-    if user in allowed_users(rule, manifest, owner=owner, assignee=assignee):
+    if user in allowed_users(rule, manifest, owner=owner, assignee=assignee, notified=notified):
         return Decision(True)
     who = [r.value for r in sorted(rule.relations)] + [f"an {r.value}" for r in sorted(rule.roles)]
     return Decision(False, f"Only {_join(who)} can {rule.verb}.")

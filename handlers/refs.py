@@ -59,5 +59,9 @@ class AlertRef(_Ref):
     alert_id: int = Field(ge=1)
 
 
+class EscalationRef(_Ref):
+    escalation_id: int = Field(ge=1)
+
+
 class DomainRef(_Ref):
     domain: str = Field(min_length=1, max_length=64)

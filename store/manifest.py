@@ -131,8 +131,11 @@ class AgentSpec(_Strict):
 class EscalationLevel(_Strict):
     # `owner`, `lead`, a Slack user id, or `channel:NAME` (a key of `channels`)
     notify: str
+    # For a person, `dm` (the default); a channel level posts in the channel, mentioning
+    # the owner, and takes no `via`.
     via: Literal["dm"] | None = None
-    after: str = "0m"
+    after: str = "0m"  # a duration (0m, 30m, 2h, 1d) or next_business_day
+    anytime: bool = False  # run outside business hours too
 
     @field_validator("after")
     @classmethod
@@ -140,6 +143,11 @@ class EscalationLevel(_Strict):
         if value != NEXT_BUSINESS_DAY:
             _duration(value)
         return value
+
+    @property
+    def channel(self) -> str | None:
+        """The `channels` key a channel level posts in, or None for a person."""
+        return self.notify.removeprefix("channel:") if self.notify.startswith("channel:") else None
 
 
 class Pacing(_Strict):
@@ -248,6 +256,11 @@ def _reference_problems(m: AgencyManifest) -> list[str]:
             if target.startswith("channel:"):
                 if target.removeprefix("channel:") not in channels:
                     problems.append(f"{path}: '{target}' names no channel in channels")
+                if level.via is not None:
+                    problems.append(
+                        f"escalation_policies.{policy}.{i}.via: a channel level posts in the "
+                        "channel; `via: dm` is for a person"
+                    )
             elif target not in ("owner", "lead") and target not in people:
                 problems.append(
                     f"{path}: '{target}' must be owner, lead, channel:NAME or a listed person"

@@ -2,12 +2,12 @@
 
 from sqlmodel import SQLModel
 
-from switchboard.store.agent_state import AgentState
+from switchboard.store.agent_state import AgentRun, AgentState
 from switchboard.store.alerts import Alert
 from switchboard.store.audit import AuditEvent
 from switchboard.store.briefings import BriefingRun
 from switchboard.store.drafts import Approval, Draft
-from switchboard.store.escalations import Escalation
+from switchboard.store.escalations import Escalation, EscalationStep
 from switchboard.store.interactions import Interaction
 from switchboard.store.jobs import Job
 from switchboard.store.outbox import OutboxMessage
@@ -27,6 +27,7 @@ metadata = SQLModel.metadata
 
 __all__ = [
     "AdAccount",
+    "AgentRun",
     "AgentState",
     "Alert",
     "Approval",
@@ -37,6 +38,7 @@ __all__ = [
     "DomainOwner",
     "Draft",
     "Escalation",
+    "EscalationStep",
     "Exclusion",
     "InboundEmail",
     "Interaction",

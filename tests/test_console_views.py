@@ -24,15 +24,14 @@ from switchboard.bot.agent_runs import run_agents
 from switchboard.bot.console_views import (
     ALERT_PRIORITY,
     PACING_PRIORITY,
-    FittedTable,
     Names,
     alerts_table,
     audit_table,
     load_names,
     pacing_table,
-    slack_to_terminal,
 )
 from switchboard.bot.sample_agency import CLIENTS, SCENARIOS, write_sample
+from switchboard.bot.terminal import FittedTable, slack_to_terminal
 from switchboard.store import alerts, audit, ownership
 from switchboard.store.alerts import Alert, AlertDirection, AlertState
 from switchboard.store.audit import AuditEvent

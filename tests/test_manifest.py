@@ -181,7 +181,9 @@ def test_optional_sections_have_the_documented_defaults() -> None:
             id="duration too long",
         ),
         pytest.param(
-            lambda m: m["escalation_policies"]["client"][1].update(notify="channel:random"),
+            lambda m: m["escalation_policies"]["client"][1].update(
+                notify="channel:random", via=None
+            ),
             "escalation_policies.client.1.notify: 'channel:random' names no channel in channels",
             id="unknown channel",
         ),

@@ -25,12 +25,20 @@ from switchboard.handlers import OPS
 from switchboard.handlers.ops import help_message
 from switchboard.handlers.refs import ActionId, AlertRef, CallbackId, DomainRef
 from switchboard.handlers.views import alerts as alert_views
+from switchboard.handlers.views import escalations as escalation_views
 from switchboard.handlers.views import modals
 from switchboard.handlers.views import ops as ops_views
 from switchboard.handlers.views.alerts import AlertLabel
 from switchboard.handlers.views.message import Message
 from switchboard.store.alerts import Alert, AlertDirection, AlertState
 from switchboard.store.audit import AuditEvent
+from switchboard.store.escalations import (
+    Escalation,
+    EscalationStatus,
+    EscalationStep,
+    StepState,
+    Via,
+)
 from switchboard.store.manifest import AgencyManifest, Domain
 from switchboard.store.ownership import DomainOwner
 
@@ -54,9 +62,14 @@ ALL_VIEWS = {
     "notice",
     "reassign_modal",
     "notice_modal",
+    "step_message",
+    "escalation_list",
+    "late_notice",
+    "undelivered_notice",
+    "exhausted_notice",
 }
 # Building blocks of views, exercised through the views above.
-HELPERS = {"person_input", "text_input", "form_modal"}
+HELPERS = {"person_input", "text_input", "form_modal", "headline"}
 
 
 # -- building inputs ---------------------------------------------------------------------
@@ -212,7 +225,7 @@ def test_every_public_view_is_tested_here() -> None:
     """A view added without a test here fails this: every view is checked against the limits."""
     public = {
         name
-        for module in (alert_views, ops_views, modals)
+        for module in (alert_views, ops_views, modals, escalation_views)
         for name, value in vars(module).items()
         if inspect.isfunction(value)
         and value.__module__ == module.__name__
@@ -467,3 +480,82 @@ def test_reassign_modal(title: str, prompt: str, current: str | None, metadata: 
 def test_notice_modal(title: str, text: str) -> None:
     data = assert_valid_view(modals.notice_modal(title, text))
     assert text[:100] in section_texts(data["blocks"])[0]
+
+
+# -- escalations -----------------------------------------------------------------------------
+
+
+def make_escalation(
+    escalation_id: int, status: EscalationStatus = EscalationStatus.OPEN, *, headline: str = ""
+) -> Escalation:
+    return Escalation(
+        id=escalation_id,
+        subject=f"alert:{escalation_id}",
+        domain="ad_performance",
+        policy_name="spend",
+        policy=[{"notify": "owner"}, {"notify": "lead"}, {"notify": "channel:alerts"}],
+        context={"headline": headline or "Over-pacing: Birch & Co <!channel>", "details": ["A03"]},
+        level=1,
+        next_step_at=NOW + timedelta(hours=2),
+        status=status,
+        created_at=NOW,
+        acknowledged_by="U0AM" if status is EscalationStatus.ACKNOWLEDGED else None,
+        acknowledged_at=NOW if status is EscalationStatus.ACKNOWLEDGED else None,
+        closed_at=NOW if status is EscalationStatus.RESOLVED else None,
+    )
+
+
+def make_step(level: int, via: Via = Via.DM) -> EscalationStep:
+    return EscalationStep(
+        escalation_id=1,
+        level=level,
+        notify="owner",
+        via=via,
+        target="U0AM" if via is Via.DM else "C0ALERTS",
+        person="U0AM",
+        state=StepState.DELIVERED,
+        queued_at=NOW,
+        delivered_at=NOW,
+    )
+
+
+@pytest.mark.parametrize("status", list(EscalationStatus))
+@pytest.mark.parametrize("via", list(Via))
+def test_a_step_message_is_valid_in_every_state_with_its_button_only_while_active(
+    status: EscalationStatus, via: Via
+) -> None:
+    escalation = make_escalation(3, status)
+    step = escalation_views.StepView(2, via, "lead", "U0LEAD", "U0AM")
+
+    blocks = assert_within_limits(escalation_views.step_message(escalation, step, tz=TZ, now=NOW))
+
+    active = status in (EscalationStatus.OPEN, EscalationStatus.EXHAUSTED)
+    assert any(b["type"] == "actions" for b in blocks) is active
+    text = all_texts(blocks)
+    assert "&lt;!channel&gt;" in text and "<!channel>" not in text  # data escaped
+    assert "Level 2 of 3" in text
+
+
+def test_a_step_message_with_a_huge_subject_stays_within_limits() -> None:
+    escalation = make_escalation(3, headline="x" * 20_000)
+    escalation.context["details"] = ["y" * 5_000] * 50
+    step = escalation_views.StepView(1, Via.DM, "owner", "U0AM", "U0AM")
+    assert_within_limits(escalation_views.step_message(escalation, step, tz=TZ, now=NOW))
+
+
+def test_the_escalation_list_is_within_limits_however_long() -> None:
+    rows = [(make_escalation(n), [make_step(1)]) for n in range(1, 200)]
+    blocks = assert_within_limits(escalation_views.escalation_list(rows, tz=TZ, now=NOW))
+    assert more_count(blocks) is not None
+    empty = escalation_views.escalation_list([], tz=TZ, now=NOW)
+    assert empty.text == "No open escalations."
+
+
+def test_the_notices_to_the_alerts_channel_are_within_limits() -> None:
+    escalation = make_escalation(4, headline="z" * 9_000)
+    for message in (
+        escalation_views.late_notice(escalation, 2, NOW - timedelta(hours=30), tz=TZ, now=NOW),
+        escalation_views.undelivered_notice(escalation, make_step(2), tz=TZ, now=NOW),
+        escalation_views.exhausted_notice(escalation, tz=TZ, now=NOW),
+    ):
+        assert_within_limits(message)

@@ -29,6 +29,11 @@ class AlertLabel:
     account_name: str
 
 
+def headline(alert: Alert) -> str:
+    """`:large_red_square: Over-pacing` and the like: what kind of alert it is."""
+    return _HEADLINE[alert.direction]
+
+
 def _deviation(alert: Alert) -> str:
     return "" if alert.deviation_pct is None else f"{alert.deviation_pct + 0:+.1f}% vs plan"
 

@@ -8,6 +8,8 @@ from typing import Any
 
 from slack_sdk.models.blocks import Block
 
+from switchboard.handlers.views.limits import clip
+
 
 @dataclass(frozen=True)
 class Message:
@@ -17,4 +19,6 @@ class Message:
     blocks: Sequence[Block] = ()
 
     def payload(self) -> dict[str, Any]:
-        return {"text": self.text, "blocks": [block.to_dict() for block in self.blocks]}
+        # The fallback shows in notifications; clipped like a section, so a huge subject
+        # cannot push the message past Slack's total.
+        return {"text": clip(self.text), "blocks": [block.to_dict() for block in self.blocks]}

@@ -1,0 +1,124 @@
+"""The demo's world: a sample agency on a simulated clock, Switchboard's real parts, and a
+local Slack stand-in that records every message, shown as a person would read it.
+
+Everything runs as in production (the importer, the agents, the tick, the interaction queue,
+the outbox over HTTP), on a clock the demo moves by hand.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+from typing import Any
+
+from rich.console import Console
+from slack_sdk import WebClient
+
+from switchboard.bot.escalations import EscalationDriver
+from switchboard.bot.interactions import InteractionRunner, Recorder
+from switchboard.bot.outbox import Outbox, OutboxPolicy
+from switchboard.bot.runtime import Runtime
+from switchboard.bot.slack_standin import Call, SlackStandIn
+from switchboard.bot.slack_transport import SlackTransport
+from switchboard.bot.terminal import slack_message_lines
+from switchboard.bot.tick import Tick, TickReport
+from switchboard.handlers import WORK
+from switchboard.handlers.commands import Command, Origin
+from switchboard.store.manifest import Role
+
+
+@dataclass
+class SimulatedClock:
+    now: datetime
+
+    def __call__(self) -> datetime:
+        return self.now
+
+
+@dataclass
+class DemoWorld:
+    rt: Runtime
+    clock: SimulatedClock
+    slack: SlackStandIn
+    console: Console
+    seen: int = 0  # stand-in calls already shown
+    _requests: int = 0
+    people: dict[str, str] = field(default_factory=dict)
+
+    def __post_init__(self) -> None:
+        manifest = self.rt.manifest
+        self.people = {p.slack_id: p.name for p in manifest.people}
+        self.channels = {
+            getattr(manifest.channels, name): name for name in type(manifest.channels).model_fields
+        }
+        client = WebClient(token="xoxb-demo", base_url=self.slack.api_url, retry_handlers=[])
+        self.driver = EscalationDriver(self.rt.engine, manifest, self.clock)
+        # The stand-in is not Slack: no need to pace one message a second per channel.
+        self.outbox = Outbox(
+            self.rt.engine,
+            SlackTransport(client),
+            clock=self.clock,
+            alerts_channel=manifest.channels.alerts,
+            admins=sorted(manifest.with_role(Role.ADMIN)),
+            policy=OutboxPolicy(channel_interval=timedelta(0)),
+            on_outcome=self.driver.record_delivery,
+        )
+        self.record = Recorder(self.rt.interactions, clock=self.clock, wake=lambda: None)
+        self.runner = InteractionRunner(
+            queue=self.rt.interactions,
+            store=self.rt.engine,
+            manifest=manifest,
+            work=WORK,
+            clock=self.clock,
+        )
+
+    def at(self, moment: datetime) -> None:
+        self.clock.now = moment
+
+    def tick(self) -> TickReport:
+        """Everything the scheduler does, as of the simulated clock."""
+        tick = Tick(self.rt.engine, self.rt.manifest, self.clock, self.driver, outbox=self.outbox)
+        tick.trigger = "demo"
+        return tick.run()
+
+    def click(self, user: str, make: Callable[[Origin], Command]) -> None:
+        """A person's click or command: recorded, then applied by the worker's runner."""
+        self._requests += 1
+        url = self.slack.response_url(f"{user}-{self._requests}")
+        self.record(make(Origin(user=user, asked_at=self.clock(), response_url=url)), None)
+        self.runner.drain()
+        self.outbox.drain()
+
+    # -- showing what reached Slack ----------------------------------------------------------
+
+    def _where(self, call: Call) -> str:
+        if call.method == "response_url":
+            user = call.path.rsplit("/", 1)[-1].split("-")[0]
+            return f"only {self.people.get(user, user)} sees"
+        channel = str(call.params.get("channel", ""))
+        if channel in self.channels:
+            return f"#{self.channels[channel]}"
+        if channel.startswith("D"):
+            user = channel[1:]
+            return f"DM to {self.people.get(user, user)}"
+        return channel
+
+    def show_new(self, indent: str = "   ") -> list[Call]:
+        """Print each message Slack received since the last look; return their calls."""
+        calls = [
+            c
+            for c in self.slack.calls[self.seen :]
+            if c.method in ("chat.postMessage", "chat.update", "response_url") and c.status == 200
+        ]
+        self.seen = len(self.slack.calls)
+        for call in calls:
+            verb = {"chat.update": "updated", "response_url": "reply"}.get(call.method, "new")
+            blocks: Any = SlackStandIn.blocks_of(call)
+            lines = slack_message_lines(str(call.params.get("text", "")), blocks, self.people)
+            self.console.print(
+                f"{indent}{self._where(call)} ({verb}): {lines[0]}", markup=False, highlight=False
+            )
+            for line in lines[1:]:
+                self.console.print(f"{indent}    {line}", markup=False, highlight=False)
+        return calls

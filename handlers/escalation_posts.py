@@ -1,0 +1,175 @@
+"""Escalation messages in Slack: opening an escalation, sending a step, re-rendering what was
+sent after a change, closing one. Always rendered from the rows as they are now.
+
+Keys: a step's message is `escalation:12:level:2`; its re-render after an event is that key
+plus the event (`:ack`, `:resolved`), so nothing is sent twice.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any
+
+from sqlmodel import Session
+
+from switchboard.agents.escalation_policy import (
+    BusinessCalendar,
+    Target,
+    due_after,
+    level_spec,
+    owner_of,
+)
+from switchboard.handlers.views import escalations as views
+from switchboard.handlers.views.escalations import StepView
+from switchboard.store import escalations
+from switchboard.store.escalations import Escalation, EscalationStep, StepState, Via, step_key
+from switchboard.store.manifest import AgencyManifest
+from switchboard.store.outbox import OutboxKind, enqueue
+
+
+def policy_of(manifest: AgencyManifest, agent: str) -> str | None:
+    spec = manifest.agents.get(agent)
+    return spec.escalation if spec else None
+
+
+def open_escalation(
+    session: Session,
+    *,
+    subject: str,
+    domain: str,
+    agent: str,
+    context: dict[str, Any],
+    manifest: AgencyManifest,
+    now: datetime,
+) -> Escalation | None:
+    """Open an escalation for `subject` under the policy `agent` names in the manifest.
+
+    None when the agent names no policy, or the subject already has an active escalation.
+    The policy is copied: a manifest edited later changes nothing running.
+    """
+    name = policy_of(manifest, agent)
+    if name is None:
+        return None
+    policy = [level.model_dump() for level in manifest.escalation_policies[name]]
+    first = due_after(level_spec(policy, 1), now, BusinessCalendar.of(manifest))
+    return escalations.open_new(
+        session,
+        subject=subject,
+        domain=domain,
+        policy_name=name,
+        policy=policy,
+        context=context,
+        first_step_at=first,
+        actor=f"agent:{agent}",
+        now=now,
+    )
+
+
+def _view(step: EscalationStep, owner: str | None) -> StepView:
+    return StepView(step.level, step.via, step.notify, step.person, owner)
+
+
+def send_step(
+    session: Session,
+    escalation: Escalation,
+    level: int,
+    target: Target,
+    *,
+    owner: str | None,
+    manifest: AgencyManifest,
+    now: datetime,
+) -> EscalationStep:
+    """Record level `level`'s step and, unless it resolved to nobody, queue its message."""
+    spec = level_spec(escalation.policy, level)
+    step = EscalationStep(
+        escalation_id=escalation.id,  # type: ignore[arg-type]
+        level=level,
+        notify=spec.notify,
+        via=target.via,
+        target=target.address,
+        person=target.person,
+        state=StepState.QUEUED if target.address else StepState.FAILED,
+        queued_at=now,
+        error=target.problem,
+    )
+    session.add(step)
+    session.flush()  # the unique (escalation, level) key: a second sender fails here
+    if target.address is None:
+        return step
+    step.outbox_key = step_key(escalation.id, level)  # type: ignore[arg-type]
+    view = StepView(level, target.via, spec.notify, target.person, owner)
+    message = views.step_message(escalation, view, tz=manifest.tz, now=now)
+    enqueue(
+        session,
+        key=step.outbox_key,
+        kind=OutboxKind.DM if target.via is Via.DM else OutboxKind.POST,
+        channel=target.address,
+        payload=message.payload(),
+        now=now,
+    )
+    return step
+
+
+def rerender(
+    session: Session, escalation: Escalation, *, manifest: AgencyManifest, now: datetime, event: str
+) -> None:
+    """Queue an update of every message the escalation sent, showing its state now."""
+    owner = owner_of(session, escalation, manifest)
+    for step in escalations.steps(session, escalation.id):  # type: ignore[arg-type]
+        if step.outbox_key is None:
+            continue
+        message = views.step_message(escalation, _view(step, owner), tz=manifest.tz, now=now)
+        enqueue(
+            session,
+            key=f"{step.outbox_key}:{event}",
+            kind=OutboxKind.UPDATE,
+            channel=step.target,
+            payload=message.payload(),
+            parent_key=step.outbox_key,
+            now=now,
+        )
+
+
+def notify_alerts_channel(
+    session: Session, key: str, message: Any, *, manifest: AgencyManifest, now: datetime
+) -> None:
+    enqueue(
+        session,
+        key=key,
+        kind=OutboxKind.POST,
+        channel=manifest.channels.alerts,
+        payload=message.payload(),
+        now=now,
+    )
+
+
+def close_for(
+    session: Session,
+    subject: str,
+    *,
+    reason: str,
+    actor: str,
+    manifest: AgencyManifest,
+    now: datetime,
+) -> None:
+    """Its subject went away (the alert resolved, or a cross-check now holds it back)."""
+    escalation = escalations.active_for(session, subject)
+    if escalation is None:
+        return
+    if escalations.resolve(session, escalation.id, reason=reason, actor=actor, now=now):  # type: ignore[arg-type]
+        session.refresh(escalation)
+        rerender(session, escalation, manifest=manifest, now=now, event="resolved")
+
+
+def acknowledge_for(
+    session: Session, subject: str, *, by: str, manifest: AgencyManifest, now: datetime
+) -> Escalation | None:
+    """Someone acknowledged the subject itself (the alert): its escalation stops too."""
+    escalation = escalations.active_for(session, subject)
+    if escalation is None:
+        return None
+    if not escalations.acknowledge(session, escalation.id, by=by, now=now):  # type: ignore[arg-type]
+        return None
+    session.refresh(escalation)
+    rerender(session, escalation, manifest=manifest, now=now, event="ack")
+    return escalation
