@@ -233,7 +233,7 @@ def test_each_manifest_problem_is_one_line_of_stderr(db: str, tmp_path: Path) ->
 def test_a_missing_manifest_exits_2(db: str, tmp_path: Path) -> None:
     result = invoke("--db", db, "--manifest", str(tmp_path / "none.yaml"), "db", "upgrade")
     assert result.exit_code == 2
-    assert one_line(result.stderr) == f"{tmp_path / 'none.yaml'}: file not found"
+    assert one_line(result.stderr) == f"--manifest: file not found: {tmp_path / 'none.yaml'}"
 
 
 def test_an_invalid_setting_exits_2_naming_the_variable(
