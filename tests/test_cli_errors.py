@@ -4,6 +4,7 @@ is not there. Read-only commands never create, migrate or seed a store."""
 
 from __future__ import annotations
 
+import logging
 import socket
 from collections.abc import Iterator
 from pathlib import Path
@@ -327,3 +328,24 @@ def test_a_port_in_use(
             f"--port: cannot listen on 127.0.0.1:{port}: address already in use",
         )
     assert not fake.calls_to("auth.test"), "nothing starts before the port is known to be free"
+
+
+def test_the_app_starts_without_warning_about_the_token_it_was_given(
+    slack_env: None,
+    monkeypatch: pytest.MonkeyPatch,
+    fake: FakeSlack,
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    """Bolt reads SLACK_BOT_TOKEN itself and warned on every start that `client` wins."""
+    from switchboard.bot.app import create_app
+    from switchboard.bot.runtime import Runtime
+
+    monkeypatch.setenv("SLACK_API_URL", fake.api_url)
+    rt = Runtime()
+    try:
+        with caplog.at_level(logging.INFO):
+            create_app(rt.settings, rt.engine, rt.manifest, clock=rt.now, interactions=rt.engine)
+    finally:
+        rt.close()
+    assert fake.calls_to("auth.test")
+    assert [r.getMessage() for r in caplog.records if r.levelno >= logging.WARNING] == []
