@@ -91,8 +91,21 @@ def run_demo(console: Console, *, directory: Path | None, as_of: date | None) ->
         table = audit_table(events, rt.manifest.tz)
         table.title = "5. Audit log: every change, in the same transaction as the change"
         console.print(table)
+        explore = (
+            f"Database: {database}  (look around: switchboard --db {database} alerts)"
+            if keep
+            else "Database: (temporary; use --dir to keep it)"
+        )
         console.print(
-            f"Database: {database}" if keep else "Database: (temporary; use --dir to keep it)"
+            f"{explore}\n\n"
+            "Next:\n"
+            "  switchboard init my-agency   a commented manifest and empty CSV files to fill in\n"
+            "  docs/data.md                 every CSV file and column, with examples\n"
+            "  docs/manifest.md             every manifest key: people, owners, thresholds\n"
+            '  README.md, "Slack set-up"    create the Slack app and run `switchboard run`',
+            markup=False,
+            highlight=False,
+            soft_wrap=True,
         )
 
 

@@ -30,7 +30,7 @@ from switchboard.store.alerts import Alert, AlertDirection, AlertState
 from switchboard.store.csv_import import import_dir
 from switchboard.store.engine import create, reading, transaction
 from switchboard.store.source_data import Client, InboundEmail, SpendDay
-from tests.conftest import EXAMPLE_MANIFEST, sqlite_store
+from tests.conftest import EXAMPLE_MANIFEST, REPO, sqlite_store
 from tests.test_import import VALID, VALID_COUNTS, write_dir
 from tests.test_settings import VARIABLES
 
@@ -291,6 +291,26 @@ def test_demo_runs_end_to_end(tmp_path: Path) -> None:
     url = f"sqlite:///{database}"
     assert count(url, Client) == len(SAMPLE_CLIENTS)
     assert count(url, SpendDay) > 0
+
+
+def test_demo_ends_with_the_next_steps_and_its_database_can_be_explored(tmp_path: Path) -> None:
+    database = tmp_path / "demo" / "switchboard.db"
+    result = run_demo(database.parent, "2026-03-16")
+    assert result.stdout.splitlines()[-7:] == [
+        f"Database: {database}  (look around: switchboard --db {database} alerts)",
+        "",
+        "Next:",
+        "  switchboard init my-agency   a commented manifest and empty CSV files to fill in",
+        "  docs/data.md                 every CSV file and column, with examples",
+        "  docs/manifest.md             every manifest key: people, owners, thresholds",
+        '  README.md, "Slack set-up"    create the Slack app and run `switchboard run`',
+    ]
+    for path in ("docs/data.md", "docs/manifest.md"):  # what it points at is there
+        assert (REPO / path).is_file()
+    assert "\n## Slack set-up\n" in (REPO / "README.md").read_text()
+    explored = invoke("--db", str(database), "alerts")  # the command it suggests, as printed
+    assert (explored.exit_code, explored.stderr) == (0, "")
+    assert "Birch & Co Legal" in explored.stdout
 
 
 def test_demo_twice_in_one_directory_starts_fresh(tmp_path: Path) -> None:
