@@ -515,23 +515,25 @@ def test_version_without_the_distribution_installed_exits_1(
     assert "agency-switchboard distribution is not installed" in result.stderr
 
 
-VERSION_ONLY = """
+# Runs the command in a fresh interpreter, then says on stderr which heavy packages it loaded.
+LOADED = """
 import sys
 from switchboard.bot.cli import main
-sys.argv = ["switchboard", "--version"]
+sys.argv = ["switchboard", *sys.argv[1:]]
 try:
     main()
 except SystemExit as exit:
     code = exit.code
-heavy = ("sqlalchemy", "sqlmodel", "alembic", "psycopg", "slack_sdk", "slack_bolt", "anthropic")
-print(code, sorted(m for m in sys.modules if m.split(".")[0] in heavy))
+heavy = {"sqlalchemy", "sqlmodel", "alembic", "psycopg", "slack_sdk", "slack_bolt", "anthropic"}
+print(code, sorted({m.split(".")[0] for m in sys.modules} & heavy), file=sys.stderr)
 """
 
 
-def test_version_loads_neither_the_store_nor_slack(tmp_path: Path) -> None:
+def loaded_by(tmp_path: Path, *args: str) -> tuple[str, str]:
+    """(stdout, the last stderr line: exit code and heavy packages loaded) of one command."""
     env = {k: v for k, v in os.environ.items() if k not in VARIABLES}
     ran = subprocess.run(
-        [sys.executable, "-c", VERSION_ONLY],
+        [sys.executable, "-c", LOADED, *args],
         capture_output=True,
         text=True,
         env=env,
@@ -539,9 +541,25 @@ def test_version_loads_neither_the_store_nor_slack(tmp_path: Path) -> None:
         timeout=60,
         check=False,
     )
-    assert ran.stderr == ""
-    version = distribution_version("agency-switchboard")
-    assert ran.stdout.splitlines() == [f"switchboard {version}", "0 []"]
+    return ran.stdout, ran.stderr.splitlines()[-1]
+
+
+def test_version_loads_neither_the_store_nor_slack(tmp_path: Path) -> None:
+    stdout, loaded = loaded_by(tmp_path, "--version")
+    assert stdout == f"switchboard {distribution_version('agency-switchboard')}\n"
+    assert loaded == "0 []"
+
+
+@pytest.mark.parametrize("command", [["--help"], ["alerts", "--help"], ["db", "--help"]])
+def test_help_loads_neither_the_store_nor_slack(tmp_path: Path, command: list[str]) -> None:
+    stdout, loaded = loaded_by(tmp_path, *command)
+    assert stdout.startswith("Usage: switchboard")
+    assert loaded == "0 []"
+
+
+def test_a_read_only_command_loads_neither_alembic_nor_slack(db: str, tmp_path: Path) -> None:
+    stdout, loaded = loaded_by(tmp_path, "--db", db, "alerts", "--json")
+    assert (stdout, loaded) == ("[]\n", "0 ['sqlalchemy', 'sqlmodel']")
 
 
 # --- the installed console script ----------------------------------------------------------------
