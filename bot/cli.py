@@ -7,7 +7,7 @@ import logging
 import shutil
 from datetime import date
 from pathlib import Path
-from typing import TYPE_CHECKING, Annotated, Any
+from typing import TYPE_CHECKING, Annotated, Any, NoReturn
 
 import typer
 from rich.console import Console
@@ -438,7 +438,7 @@ def _check_port(host: str, port: int) -> None:
             _cannot_listen(host, port, error)
 
 
-def _cannot_listen(host: str, port: int, error: OSError) -> None:
+def _cannot_listen(host: str, port: int, error: OSError) -> NoReturn:
     import errno
     import socket
 
