@@ -21,8 +21,8 @@ if TYPE_CHECKING:
 
 log = logging.getLogger(__name__)
 # Help and usage errors in click's plain format: typer's rich format loads rich's Markdown,
-# tracebacks and panels, which took `switchboard --help` from about 0.3 s to 0.55 s
-# (bench/README.md, "Start-up time").
+# tracebacks and panels, about half of `switchboard --help`'s time (bench/README.md,
+# "Start-up time").
 PLAIN = {"rich_markup_mode": None}
 app = typer.Typer(
     help="Switchboard: the Slack-native operations layer for agencies that run AI agents.",
