@@ -381,9 +381,11 @@ def sample_db(db: str, tmp_path: Path) -> str:
     assert invoke("--db", db, "import", str(tmp_path / "sample")).exit_code == 0
     assert invoke("--db", db, "agents", "run", "--date", SAMPLE_DAY).exit_code == 0
     engine = opened(db)
-    with transaction(engine) as session:
-        assert store_alerts.acknowledge(session, 1, by="U0AM", now=datetime.now(UTC)).won
-    engine.dispose()
+    try:
+        with transaction(engine) as session:
+            assert store_alerts.acknowledge(session, 1, by="U0AM", now=datetime.now(UTC)).won
+    finally:
+        engine.dispose()
     return db
 
 

@@ -99,6 +99,15 @@ def test_a_path_under_a_file(tmp_path: Path) -> None:
     )
 
 
+@pytest.mark.skipif(not Path("/proc/self").is_dir(), reason="needs Linux's /proc")
+def test_a_directory_where_no_file_can_be_created() -> None:
+    """/proc refuses new files even to root (a read-only directory would not, to root)."""
+    fails_with(
+        invoke("--db", "/proc/sb.db", "db", "upgrade"),
+        "--db: cannot open /proc/sb.db: unable to open database file",
+    )
+
+
 def test_a_file_that_is_not_a_database(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     (tmp_path / "notes.txt").write_text("not a database, but long enough to be read as one\n" * 9)
     monkeypatch.setenv("DATABASE_URL", str(tmp_path / "notes.txt"))
