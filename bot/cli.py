@@ -71,8 +71,9 @@ def runtime(ctx: typer.Context, *, store: bool = True) -> Runtime:
     return rt
 
 
-def stored_data(ctx: typer.Context) -> tuple[Runtime, Engine | None]:
-    """For a read-only command: the runtime, and the store if it holds any data.
+def stored_data(rt: Runtime) -> Engine | None:
+    """For a read-only command (its runtime from `runtime(ctx, store=False)`): the store,
+    if it holds any data.
 
     A store that does not exist is not created (nor migrated, nor seeded); one that is empty
     is said to be, with how to fill it (None is returned then). Exit 2 if the store cannot
@@ -82,7 +83,6 @@ def stored_data(ctx: typer.Context) -> tuple[Runtime, Engine | None]:
     from switchboard.store.engine import reading, shown
     from switchboard.store.source_data import holds_data
 
-    rt = runtime(ctx, store=False)
     try:
         engine = rt.reader
     except SettingsError as error:
@@ -91,14 +91,14 @@ def stored_data(ctx: typer.Context) -> tuple[Runtime, Engine | None]:
     if engine is not None:
         with reading(engine) as session:
             if holds_data(session):
-                return rt, engine
+                return engine
     err.print(
         f"The store {shown(rt.database_url)} has no data yet: import your CSV files with "
         "`switchboard import DIR` (formats: docs/data.md), or try `switchboard demo`.",
         markup=False,
         highlight=False,
     )
-    return rt, None
+    return None
 
 
 def parse_date(text: str | None, rt: Runtime) -> date:
@@ -249,8 +249,9 @@ def pacing(
     from switchboard.bot.console_views import load_names, pacing_table
     from switchboard.store.engine import reading
 
-    rt, engine = stored_data(ctx)
+    rt = runtime(ctx, store=False)
     day = parse_date(as_of, rt)
+    engine = stored_data(rt)
     if engine is None:
         if as_json:
             print(json.dumps(empty_report(day).to_json(), indent=2))
@@ -295,7 +296,8 @@ def alerts(
     from switchboard.store import alerts as store_alerts
     from switchboard.store.engine import reading
 
-    rt, engine = stored_data(ctx)
+    rt = runtime(ctx, store=False)
+    engine = stored_data(rt)
     if engine is None:
         if as_json:
             print("[]")
@@ -320,7 +322,8 @@ def audit(
     from switchboard.store import audit as store_audit
     from switchboard.store.engine import reading
 
-    rt, engine = stored_data(ctx)
+    rt = runtime(ctx, store=False)
+    engine = stored_data(rt)
     if engine is None:
         if as_json:
             print("[]")

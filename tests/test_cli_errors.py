@@ -180,6 +180,14 @@ def test_pacing_json_from_a_missing_store_has_no_accounts(tmp_path: Path) -> Non
     assert list(tmp_path.iterdir()) == []
 
 
+def test_a_bad_date_is_the_only_problem_told(tmp_path: Path) -> None:
+    result = invoke("pacing", "--date", "2026-13-01")
+    assert result.exit_code == 2
+    assert "not a date in YYYY-MM-DD form" in result.stderr
+    assert "no data yet" not in result.stderr
+    assert list(tmp_path.iterdir()) == []
+
+
 @pytest.mark.parametrize("command", READ_ONLY)
 def test_a_migrated_store_without_data_says_so_and_is_not_written(
     sqlite_template: Path, tmp_path: Path, command: str
