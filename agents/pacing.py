@@ -293,6 +293,16 @@ def load_month(session: Session, data_date: date) -> list[AccountData]:
     return [accounts[a] for a in sorted(accounts)]
 
 
+def empty_report(as_of: date) -> PacingReport:
+    """The report on a store that holds no data yet: no account to pace."""
+    return PacingReport(
+        as_of=as_of,
+        data_through=PacingMonth.of(as_of).data_date,
+        accounts=[],
+        portfolio=portfolio_cpl([]),
+    )
+
+
 def evaluate(session: Session, *, as_of: date, thresholds: Pacing) -> PacingReport:
     """Pace every account for `as_of` (read-only)."""
     month = PacingMonth.of(as_of)

@@ -11,6 +11,7 @@ from collections.abc import Callable
 from datetime import datetime
 
 from slack_bolt import App
+from slack_bolt.logger.messages import warning_client_prioritized_and_token_skipped
 from slack_sdk import WebClient
 from slack_sdk.http_retry.builtin_handlers import (
     ConnectionErrorRetryHandler,
@@ -27,6 +28,22 @@ from switchboard.handlers.deps import Deps
 from switchboard.store.manifest import AgencyManifest
 
 log = logging.getLogger(__name__)
+
+
+class _NotTheEnvironmentToken(logging.Filter):
+    """Drops Bolt's "As you gave `client` as well, `token` will be unused." warning.
+
+    Bolt's App reads SLACK_BOT_TOKEN from the environment by itself and warns, on every
+    start, that the `client` given wins over it. That client holds the same token (from
+    the same settings), so nothing is unused; the App takes no option to skip the lookup.
+    Bolt logs it on the logger we pass, so this filter drops that one message only.
+    """
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        return record.getMessage() != warning_client_prioritized_and_token_skipped()
+
+
+log.addFilter(_NotTheEnvironmentToken())
 
 
 def _token(settings: Settings) -> str | None:

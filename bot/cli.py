@@ -6,10 +6,8 @@ import json
 import logging
 import shutil
 from datetime import date, datetime
-from importlib.metadata import PackageNotFoundError
-from importlib.metadata import version as distribution_version
 from pathlib import Path
-from typing import TYPE_CHECKING, Annotated, Any
+from typing import TYPE_CHECKING, Annotated, Any, NoReturn
 
 import typer
 from rich.console import Console
@@ -17,17 +15,24 @@ from rich.console import Console
 # The store, the agents and Slack are imported by the commands that use them, so that
 # `switchboard --version` (and --help) loads neither SQLAlchemy nor the Slack SDK.
 if TYPE_CHECKING:
+    from sqlalchemy import Engine
+
     from switchboard.bot.runtime import Runtime
 
 log = logging.getLogger(__name__)
+# Help and usage errors in click's plain format: typer's rich format loads rich's Markdown,
+# tracebacks and panels, about half of `switchboard --help`'s time (bench/README.md,
+# "Start-up time").
+PLAIN = {"rich_markup_mode": None}
 app = typer.Typer(
     help="Switchboard: the Slack-native operations layer for agencies that run AI agents.",
     no_args_is_help=True,
     pretty_exceptions_enable=False,
+    **PLAIN,
 )
-db_app = typer.Typer(help="Database schema.", no_args_is_help=True)
+db_app = typer.Typer(help="Database schema.", no_args_is_help=True, **PLAIN)
 app.add_typer(db_app, name="db")
-agents_app = typer.Typer(help="Run the agents.", no_args_is_help=True)
+agents_app = typer.Typer(help="Run the agents.", no_args_is_help=True, **PLAIN)
 app.add_typer(agents_app, name="agents")
 
 # The width tables fit: COLUMNS if set, else the terminal's. Piped (no terminal), 150 columns
@@ -42,8 +47,9 @@ DateOption = Annotated[
 ]
 
 
-def runtime(ctx: typer.Context) -> Runtime:
-    """The process runtime with settings, manifest and store loaded, or exit 2 saying why."""
+def runtime(ctx: typer.Context, *, store: bool = True) -> Runtime:
+    """The process runtime with settings, manifest and (unless `store` is False) the store
+    loaded, or exit 2 saying why in one line per problem."""
     from switchboard.bot.runtime import Runtime
     from switchboard.bot.settings import SettingsError
     from switchboard.store.manifest import ManifestError
@@ -51,8 +57,10 @@ def runtime(ctx: typer.Context) -> Runtime:
     rt = ctx.ensure_object(Runtime)
     try:
         rt.settings  # noqa: B018 - load now, so a bad setting fails before any work
+        rt.database_url  # noqa: B018
         rt.manifest  # noqa: B018
-        rt.engine  # noqa: B018
+        if store:
+            rt.engine  # noqa: B018
     except SettingsError as error:
         err.print(str(error), markup=False, highlight=False)
         raise typer.Exit(2) from None
@@ -61,6 +69,36 @@ def runtime(ctx: typer.Context) -> Runtime:
             err.print(f"{error.source}: {problem}", markup=False, highlight=False)
         raise typer.Exit(2) from None
     return rt
+
+
+def stored_data(rt: Runtime) -> Engine | None:
+    """For a read-only command (its runtime from `runtime(ctx, store=False)`): the store,
+    if it holds any data.
+
+    A store that does not exist is not created (nor migrated, nor seeded); one that is empty
+    is said to be, with how to fill it (None is returned then). Exit 2 if the store cannot
+    be read or its schema is behind.
+    """
+    from switchboard.bot.settings import SettingsError
+    from switchboard.store.engine import reading, shown
+    from switchboard.store.source_data import holds_data
+
+    try:
+        engine = rt.reader
+    except SettingsError as error:
+        err.print(str(error), markup=False, highlight=False)
+        raise typer.Exit(2) from None
+    if engine is not None:
+        with reading(engine) as session:
+            if holds_data(session):
+                return engine
+    err.print(
+        f"The store {shown(rt.database_url)} has no data yet: import your CSV files with "
+        "`switchboard import DIR` (formats: docs/data.md), or try `switchboard demo`.",
+        markup=False,
+        highlight=False,
+    )
+    return None
 
 
 def parse_date(text: str | None, rt: Runtime) -> date:
@@ -85,9 +123,17 @@ def flag(name: str, help_text: str, **options: Any) -> Any:
     return typer.Option(name, help=help_text, metavar="", **options)
 
 
+def distribution_version(name: str) -> str:
+    from importlib.metadata import version
+
+    return version(name)
+
+
 def print_version(value: bool) -> None:
     if not value:
         return
+    from importlib.metadata import PackageNotFoundError
+
     try:
         print(f"switchboard {distribution_version(DISTRIBUTION)}")
     except PackageNotFoundError:
@@ -100,7 +146,12 @@ def print_version(value: bool) -> None:
 def main_options(
     ctx: typer.Context,
     db: Annotated[
-        str | None, typer.Option("--db", help="Database URL (overrides DATABASE_URL).")
+        str | None,
+        typer.Option(
+            "--db",
+            metavar="URL|PATH",
+            help="Database URL, or a SQLite file's path (overrides DATABASE_URL).",
+        ),
     ] = None,
     manifest: Annotated[
         Path | None,
@@ -194,13 +245,18 @@ def pacing(
     wide: WideFlag = False,
 ) -> None:
     """Pace every account against its budget (read-only)."""
-    from switchboard.agents.pacing import evaluate
+    from switchboard.agents.pacing import empty_report, evaluate
     from switchboard.bot.console_views import load_names, pacing_table
     from switchboard.store.engine import reading
 
-    rt = runtime(ctx)
+    rt = runtime(ctx, store=False)
     day = parse_date(as_of, rt)
-    with reading(rt.engine) as session:
+    engine = stored_data(rt)
+    if engine is None:
+        if as_json:
+            print(json.dumps(empty_report(day).to_json(), indent=2))
+        return
+    with reading(engine) as session:
         report = evaluate(session, as_of=day, thresholds=rt.manifest.pacing)
         names = None if as_json else load_names(session, rt.manifest)
     if as_json:
@@ -240,8 +296,13 @@ def alerts(
     from switchboard.store import alerts as store_alerts
     from switchboard.store.engine import reading
 
-    rt = runtime(ctx)
-    with reading(rt.engine) as session:
+    rt = runtime(ctx, store=False)
+    engine = stored_data(rt)
+    if engine is None:
+        if as_json:
+            print("[]")
+        return
+    with reading(engine) as session:
         rows = store_alerts.listing(session, include_resolved=include_resolved)
         names = None if as_json else load_names(session, rt.manifest)
     if as_json:
@@ -261,8 +322,13 @@ def audit(
     from switchboard.store import audit as store_audit
     from switchboard.store.engine import reading
 
-    rt = runtime(ctx)
-    with reading(rt.engine) as session:
+    rt = runtime(ctx, store=False)
+    engine = stored_data(rt)
+    if engine is None:
+        if as_json:
+            print("[]")
+        return
+    with reading(engine) as session:
         events = store_audit.recent(session, limit)
         names = None if as_json else load_names(session, rt.manifest)
     if as_json:
@@ -302,18 +368,20 @@ def _log_to_stderr() -> None:
     )
 
 
-def _serve_web(
-    rt: Runtime, *, host: str, port: int, threads: int | None, wake: Any, on_stop: Any
-) -> None:
-    """Build the Bolt app (it checks the token with auth.test) and serve until stopped."""
+def _slack_app(rt: Runtime, *, wake: Any) -> Any:
+    """The Bolt app, its token checked with auth.test, or exit 2 saying what failed.
+
+    "Slack did not accept the token" only when Slack answered so; a Web API that cannot be
+    reached, or that answers as Slack does not, is a problem with SLACK_API_URL.
+    """
     from slack_bolt.error import BoltError
     from slack_sdk.errors import SlackApiError
 
     from switchboard.bot.app import create_app
-    from switchboard.bot.server import DEFAULT_THREADS, serve
 
+    url = rt.settings.slack_api_url
     try:
-        slack = create_app(
+        return create_app(
             rt.settings,
             rt.engine,
             rt.manifest,
@@ -322,26 +390,106 @@ def _serve_web(
             wake=wake,
         )
     except (BoltError, SlackApiError, OSError) as error:
-        reason = getattr(error, "response", None) and error.response.get("error")  # type: ignore[attr-defined]
-        err.print(
-            f"SLACK_BOT_TOKEN: Slack did not accept it at {rt.settings.slack_api_url} "
-            f"(auth.test: {reason or error})",
-            markup=False,
-            highlight=False,
-        )
+        # Bolt raises BoltError from the SlackApiError that holds Slack's answer.
+        cause = error if isinstance(error, SlackApiError) else error.__context__
+        if isinstance(cause, SlackApiError):
+            answer = cause.response
+            code = answer.get("error") if isinstance(answer.data, dict) else None
+            if answer.status_code == 200 and code:
+                problem = f"SLACK_BOT_TOKEN: Slack did not accept it at {url} (auth.test: {code})"
+            else:
+                problem = (
+                    f"SLACK_API_URL: {url} is not Slack's Web API "
+                    f"(auth.test answered HTTP {answer.status_code})"
+                )
+        elif isinstance(error, OSError):
+            problem = f"SLACK_API_URL: cannot reach {url}: {_reason(error)}"
+        else:
+            problem = f"SLACK_BOT_TOKEN: {error}"
+        err.print(problem, markup=False, highlight=False)
         raise typer.Exit(2) from None
-    secret, app_token = rt.settings.slack_signing_secret, rt.settings.slack_app_token
-    serve(
-        slack,
-        rt.engine,
-        clock=rt.now,
-        host=host,
-        port=port,
-        threads=threads or DEFAULT_THREADS,
-        signing_secret=secret.get_secret_value() if secret else None,
-        app_token=app_token.get_secret_value() if app_token else None,
-        on_stop=on_stop,
+
+
+def _reason(error: OSError) -> str:
+    """`connection refused` from an OSError, however deep urllib wrapped it."""
+    inner: Any = error
+    while isinstance(getattr(inner, "reason", None), BaseException):
+        inner = inner.reason
+    text = inner.strerror if getattr(inner, "strerror", None) else str(inner)
+    return text[:1].lower() + text[1:]
+
+
+def _check_port(host: str, port: int) -> None:
+    """Exit 2 in one line if the HTTP server could not listen on `host`:`port`.
+
+    Checked before anything starts (the worker, the Slack app), with the address options
+    waitress uses; the server's own bind error is reported the same way.
+    """
+    import socket
+
+    try:
+        family, kind, proto, _, address = socket.getaddrinfo(
+            host, port, type=socket.SOCK_STREAM, flags=socket.AI_PASSIVE
+        )[0]
+    except socket.gaierror as error:
+        _cannot_listen(host, port, error)
+    with socket.socket(family, kind, proto) as probe:
+        probe.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        try:
+            probe.bind(address)
+        except OSError as error:
+            _cannot_listen(host, port, error)
+
+
+def _cannot_listen(host: str, port: int, error: OSError) -> NoReturn:
+    import errno
+    import socket
+
+    setting = (
+        "--host"
+        if isinstance(error, socket.gaierror) or error.errno == errno.EADDRNOTAVAIL
+        else "--port"
     )
+    reason = error.strerror or str(error)
+    err.print(
+        f"{setting}: cannot listen on {host}:{port}: {reason[:1].lower()}{reason[1:]}",
+        markup=False,
+        highlight=False,
+    )
+    raise typer.Exit(2) from None
+
+
+def _serve_web(
+    rt: Runtime, slack: Any, *, host: str, port: int, threads: int | None, on_stop: Any
+) -> None:
+    """Serve until stopped; a port taken since `_check_port` is reported as it is there."""
+    from switchboard.bot.server import DEFAULT_THREADS, serve
+
+    secret, app_token = rt.settings.slack_signing_secret, rt.settings.slack_app_token
+    serving = False
+
+    def stopping() -> None:
+        nonlocal serving
+        serving = True  # serve() calls it once its server ran, whatever ended it
+        on_stop()
+
+    try:
+        serve(
+            slack,
+            rt.engine,
+            clock=rt.now,
+            host=host,
+            port=port,
+            threads=threads or DEFAULT_THREADS,
+            signing_secret=secret.get_secret_value() if secret else None,
+            app_token=app_token.get_secret_value() if app_token else None,
+            on_stop=stopping,
+        )
+    except OSError as error:
+        if serving:
+            raise
+        on_stop()  # the server was never made: nothing else stops what was started
+        _cannot_listen(host, port, error)
 
 
 @app.command()
@@ -355,8 +503,10 @@ def web(
     Socket Mode). Run `switchboard worker` beside it."""
     rt = runtime(ctx)
     _require_slack(rt)
+    _check_port(host, port)
+    slack = _slack_app(rt, wake=lambda: None)
     _log_to_stderr()
-    _serve_web(rt, host=host, port=port, threads=threads, wake=lambda: None, on_stop=rt.close)
+    _serve_web(rt, slack, host=host, port=port, threads=threads, on_stop=rt.close)
 
 
 @app.command()
@@ -394,9 +544,12 @@ def run(
 
     rt = runtime(ctx)
     _require_slack(rt)
-    _log_to_stderr()
+    _check_port(host, port)
     spec = WorkerSpec(db_url=rt.db_url, manifest=rt.manifest_override, scheduled=not no_scheduler)
     worker_process = WorkerProcess(spec)
+    # The token is checked before the worker starts: a refused one stops nothing half-started.
+    slack = _slack_app(rt, wake=worker_process.wake.set)
+    _log_to_stderr()
     worker_process.start()
 
     def stop_all() -> None:
@@ -404,9 +557,7 @@ def run(
         worker_process.stop()
         rt.close()
 
-    _serve_web(
-        rt, host=host, port=port, threads=threads, wake=worker_process.wake.set, on_stop=stop_all
-    )
+    _serve_web(rt, slack, host=host, port=port, threads=threads, on_stop=stop_all)
 
 
 NowOption = Annotated[

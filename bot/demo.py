@@ -106,7 +106,22 @@ def run_demo(console: Console, *, directory: Path | None, as_of: date | None) ->
         table = audit_table(events, rt.manifest.tz, names=names)
         table.title = "7. Audit log: every change, in the same transaction as the change"
         console.print(table)
-        say(f"Database: {database}" if keep else "Database: (temporary; use --dir to keep it)")
+        explore = (
+            f"Database: {database}  (look around: switchboard --db {database} alerts)"
+            if keep
+            else "Database: (temporary; use --dir to keep it)"
+        )
+        console.print(
+            f"{explore}\n\n"
+            "Next:\n"
+            "  switchboard init my-agency   a commented manifest and empty CSV files to fill in\n"
+            "  docs/data.md                 every CSV file and column, with examples\n"
+            "  docs/manifest.md             every manifest key: people, owners, thresholds\n"
+            '  README.md, "Slack set-up"    create the Slack app and run `switchboard run`',
+            markup=False,
+            highlight=False,
+            soft_wrap=True,
+        )
 
 
 def morning(world: DemoWorld, say: object) -> None:

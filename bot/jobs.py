@@ -105,9 +105,11 @@ class JobRunner:
             thread.start()
             self._threads.append(thread)
 
-    def join(self, timeout: float | None = None) -> None:
+    def join(self, timeout: float | None = None) -> bool:
+        """Wait for the threads to end (each up to `timeout`); True once none is running."""
         for thread in self._threads:
             thread.join(timeout)
+        return not any(thread.is_alive() for thread in self._threads)
 
     def _loop(self, stop: threading.Event) -> None:
         outage = self.outage or Outage("the job queue", self.clock)

@@ -7,13 +7,15 @@ from dataclasses import dataclass, field
 from datetime import UTC, date, datetime
 from functools import cached_property
 from pathlib import Path
+from typing import TYPE_CHECKING
 
-from sqlalchemy import Engine
+from switchboard.bot.settings import Settings, SettingsError, load_settings
 
-from switchboard.bot.settings import Settings, load_settings
-from switchboard.store import agent_state, ownership
-from switchboard.store.engine import open_interactions, open_store, transaction
-from switchboard.store.manifest import AgencyManifest, load_manifest
+# The store is imported when first used: `switchboard --help` and `init` never load SQLAlchemy.
+if TYPE_CHECKING:
+    from sqlalchemy import Engine
+
+    from switchboard.store.manifest import AgencyManifest
 
 
 def utc_now() -> datetime:
@@ -35,20 +37,78 @@ class Runtime:
             return self.preset
         return load_settings(database_url=self.db_url, switchboard_manifest=self.manifest_override)
 
+    # Problems are reported against what the user set: the flag if given, else the variable.
+    @property
+    def db_source(self) -> str:
+        return "--db" if self.db_url is not None else "DATABASE_URL"
+
+    @property
+    def manifest_source(self) -> str:
+        return "--manifest" if self.manifest_override is not None else "SWITCHBOARD_MANIFEST"
+
+    @cached_property
+    def database_url(self) -> str:
+        """The store's SQLAlchemy URL (a plain file path is a SQLite database)."""
+        from switchboard.store.engine import StoreError, normalize_url
+
+        try:
+            return normalize_url(self.settings.database_url)
+        except StoreError as error:
+            raise SettingsError(f"{self.db_source}: {error}") from None
+
     @cached_property
     def manifest(self) -> AgencyManifest:
-        return load_manifest(self.settings.manifest_path)
+        from switchboard.store.manifest import load_manifest
+
+        path = self.settings.manifest_path
+        if not path.exists():
+            raise SettingsError(f"{self.manifest_source}: file not found: {path}")
+        return load_manifest(path)
 
     @cached_property
     def engine(self) -> Engine:
-        engine = open_store(self.settings.database_url)
-        seed(engine, self.manifest, now=self.now())
+        """The store, created, migrated and seeded if need be (SettingsError if it cannot be)."""
+        from sqlalchemy.exc import DBAPIError
+
+        from switchboard.store.engine import StoreError, describe, open_store
+
+        try:
+            engine = open_store(self.database_url)
+        except StoreError as error:
+            raise SettingsError(f"{self.db_source}: {error}") from None
+        try:
+            seed(engine, self.manifest, now=self.now())
+        except DBAPIError as error:
+            engine.dispose()
+            raise SettingsError(f"{self.db_source}: {describe(self.database_url, error)}") from None
         return engine
+
+    @cached_property
+    def reader(self) -> Engine | None:
+        """The store for a read-only command: never created, migrated or seeded.
+
+        None when there is no store yet; SettingsError when it cannot be read, or its schema
+        is not this version's.
+        """
+        from switchboard.store.engine import StoreError, open_existing
+
+        try:
+            return open_existing(self.database_url)
+        except StoreError as error:
+            raise SettingsError(f"{self.db_source}: {error}") from None
 
     @cached_property
     def interactions(self) -> Engine:
         """Where Slack requests wait for the worker (store/interactions.py)."""
-        return open_interactions(self.settings.database_url, self.engine)
+        from sqlalchemy.exc import DBAPIError
+
+        from switchboard.store.engine import describe, interactions_url, open_interactions
+
+        try:
+            return open_interactions(self.database_url, self.engine)
+        except DBAPIError as error:
+            where = interactions_url(self.database_url) or self.database_url
+            raise SettingsError(f"{self.db_source}: {describe(where, error)}") from None
 
     def now(self) -> datetime:
         return self.clock()
@@ -58,7 +118,7 @@ class Runtime:
         return self.now().astimezone(self.manifest.tz).date()
 
     def close(self) -> None:
-        for name in ("interactions", "engine"):
+        for name in ("interactions", "engine", "reader"):
             engine = self.__dict__.get(name)
             if engine is not None:
                 engine.dispose()
@@ -69,6 +129,9 @@ def seed(engine: Engine, manifest: AgencyManifest, *, now: datetime) -> None:
 
     Rows already in the store win: a reassignment or a pause from Slack survives a restart.
     """
+    from switchboard.store import agent_state, ownership
+    from switchboard.store.engine import transaction
+
     with transaction(engine) as session:
         owners = {name: (d.agent, d.owner) for name, d in manifest.domains.items()}
         ownership.seed(session, owners, now=now)

@@ -5,8 +5,9 @@ from __future__ import annotations
 from importlib.resources import files
 from pathlib import Path
 from typing import Literal
+from urllib.parse import urlsplit
 
-from pydantic import SecretStr, ValidationError
+from pydantic import SecretStr, ValidationError, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 # The manifests shipped with the package (the repository's manifests/ in an editable install).
@@ -35,6 +36,16 @@ class Settings(BaseSettings):
     smtp_url: str | None = None
     email_from: str | None = None
     email_file_dir: Path = Path("outbox-mail")
+
+    @field_validator("slack_api_url")
+    @classmethod
+    def _web_api_url(cls, value: str) -> str:
+        parts = urlsplit(value)
+        if parts.scheme not in ("http", "https") or not parts.hostname:
+            raise ValueError("not an http(s) URL such as https://slack.com/api/")
+        # slack_sdk appends the method name to it: without the slash, auth.test would be
+        # requested at .../apiauth.test
+        return value if value.endswith("/") else value + "/"
 
     @property
     def manifest_path(self) -> Path:

@@ -102,16 +102,25 @@ class SlackStandIn:
         self._thread.start()
         return self
 
-    def stop(self) -> None:
-        """Stop serving and release the port; safe to call twice."""
-        if self._server is None:
+    def stop(self, timeout: float = 10.0) -> None:
+        """Stop serving and release the port; safe to call twice.
+
+        The port is released and the thread joined whatever fails first; a serving thread
+        still running after `timeout` seconds is an error, not a wait without end.
+        """
+        server, thread = self._server, self._thread
+        self._server = self._thread = None
+        if server is None:
             return
-        self._server.shutdown()
-        self._server.server_close()
-        if self._thread is not None:
-            self._thread.join()
-        self._server = None
-        self._thread = None
+        try:
+            if thread is not None and thread.is_alive():
+                server.shutdown()  # returns once serve_forever has seen the request (50 ms)
+        finally:
+            server.server_close()
+            if thread is not None:
+                thread.join(timeout)
+                if thread.is_alive():
+                    raise RuntimeError(f"the Slack stand-in did not stop within {timeout} s")
 
     def __enter__(self) -> SlackStandIn:
         return self.start()

@@ -2,22 +2,27 @@
 
 from __future__ import annotations
 
+import ast
 import logging
+import os
+import re
 from collections.abc import Iterator
 from contextlib import contextmanager
+from functools import cache
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from alembic import command
-from alembic.config import Config
-from alembic.runtime.migration import MigrationContext
-from alembic.script import ScriptDirectory
-from sqlalchemy import Engine, Select, create_engine, event, text
-from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy import Engine, Select, create_engine, event, inspect, text
 from sqlalchemy.engine import Connection, make_url
-from sqlalchemy.exc import DBAPIError, OperationalError
+from sqlalchemy.exc import ArgumentError, DBAPIError, OperationalError
 from sqlalchemy.orm import Session as OrmSession
 from sqlmodel import Session
+
+# Alembic and the dialects' insert constructs are imported where used: a read-only command
+# (`switchboard alerts`) needs neither, and Alembic alone costs it a third of a second.
+if TYPE_CHECKING:
+    from alembic.config import Config
+    from alembic.script import ScriptDirectory
 
 log = logging.getLogger(__name__)
 # Alembic says "Context impl SQLiteImpl" and more at INFO on every start; a migration that
@@ -28,21 +33,83 @@ MIGRATIONS = Path(__file__).parent / "migrations"
 _MIGRATION_LOCK_ID = 0x5B0A4D
 _READONLY = "switchboard_readonly"
 _SINGLE_STATEMENT = "switchboard_single_statement"
+# Seconds to wait for a PostgreSQL server to answer before saying it cannot be reached
+# (libpq's default is to wait for the operating system, minutes for a dropped packet).
+CONNECT_TIMEOUT = 10
+URL_FORMS = "a file path, sqlite:///PATH or postgresql://USER@HOST/DATABASE"
+
+
+class StoreError(Exception):
+    """The store cannot be used as configured: one line saying why, never a password."""
 
 
 def normalize_url(url: str) -> str:
-    """Accept the usual PostgreSQL spellings and use psycopg 3 for them."""
-    parsed = make_url(url)
+    """The SQLAlchemy URL for a database setting, or StoreError saying what is wrong with it.
+
+    A plain file path is a SQLite database; the usual PostgreSQL spellings use psycopg 3.
+    """
+    if not url.strip():
+        raise StoreError(f"is empty: give {URL_FORMS}")
+    if "://" not in url:
+        return f"sqlite:///{Path(url).expanduser()}"
+    try:
+        parsed = make_url(url)
+    except ArgumentError:
+        raise StoreError(f"is neither a database URL nor a file path: give {URL_FORMS}") from None
     if parsed.drivername in ("postgres", "postgresql", "postgresql+psycopg2"):
         parsed = parsed.set(drivername="postgresql+psycopg")
+    if parsed.drivername not in ("sqlite", "sqlite+pysqlite", "postgresql+psycopg"):
+        backend, _, driver = parsed.drivername.partition("+")
+        if backend in ("sqlite", "postgresql"):
+            raise StoreError(f"the {driver} driver is not supported: drop `+{driver}`")
+        raise StoreError(f"{backend} databases are not supported: give {URL_FORMS}")
     return parsed.render_as_string(hide_password=False)
+
+
+def shown(url: str) -> str:
+    """`url` as it may be printed: the password hidden."""
+    return make_url(url).render_as_string(hide_password=True)
+
+
+def describe(url: str, error: BaseException) -> str:
+    """Why the store at `url` (normalized) could not be opened, in one line."""
+    parsed = make_url(url)
+    detail = str(getattr(error, "orig", None) or error)
+    if parsed.get_backend_name() == "sqlite":
+        return _describe_sqlite(Path(parsed.database or ":memory:"), detail)
+    # psycopg: 'connection failed: connection to server at "h", port 1 failed: FATAL:  why'
+    # and a hint on the lines after the first.
+    reason = detail.strip().splitlines()[0] if detail.strip() else type(error).__name__
+    reason = re.sub(r"^.*\bfailed: (FATAL: +)?", "", reason)
+    return f"cannot connect to {shown(url)}: {reason[:1].lower()}{reason[1:]}"
+
+
+def _describe_sqlite(path: Path, detail: str) -> str:
+    parent = path.parent
+    if not parent.exists():
+        return f"cannot create {path}: the directory {parent} does not exist"
+    if not parent.is_dir():
+        return f"cannot create {path}: {parent} is not a directory"
+    if path.is_dir():
+        return f"{path} is a directory, not a SQLite database file"
+    if "file is not a database" in detail:
+        return f"{path} is not a SQLite database"
+    if not path.exists() and not os.access(parent, os.W_OK):
+        return f"cannot create {path}: the directory {parent} is not writable"
+    if path.exists() and not os.access(path, os.W_OK):
+        return f"cannot write to {path}: the file is read-only"
+    return f"cannot open {path}: {detail.strip().splitlines()[0] if detail.strip() else detail}"
 
 
 def create(url: str, **engine_options: Any) -> Engine:
     """An engine with the settings each backend needs for concurrent use."""
     url = normalize_url(url)
     if make_url(url).get_backend_name() != "sqlite":
-        return create_engine(url, pool_pre_ping=True, **engine_options)
+        connect_args = {
+            "connect_timeout": CONNECT_TIMEOUT,
+            **engine_options.pop("connect_args", {}),
+        }
+        return create_engine(url, pool_pre_ping=True, connect_args=connect_args, **engine_options)
     engine = create_engine(
         url, connect_args={"check_same_thread": False, "timeout": 30}, **engine_options
     )
@@ -70,6 +137,8 @@ def create(url: str, **engine_options: Any) -> Engine:
 
 
 def alembic_config(engine: Engine) -> Config:
+    from alembic.config import Config
+
     config = Config()
     config.set_main_option("script_location", str(MIGRATIONS))
     config.attributes["engine"] = engine
@@ -87,6 +156,9 @@ def _wanted_heads(script: ScriptDirectory, target: str) -> set[str]:
 
 
 def needs_upgrade(engine: Engine, target: str = ALL_BRANCHES) -> bool:
+    from alembic.runtime.migration import MigrationContext
+    from alembic.script import ScriptDirectory
+
     script = ScriptDirectory.from_config(alembic_config(engine))
     with engine.connect() as connection:
         current = set(MigrationContext.configure(connection).get_current_heads())
@@ -111,14 +183,108 @@ def upgrade(engine: Engine, target: str = ALL_BRANCHES) -> None:
 
 
 def _migrate(engine: Engine, target: str) -> None:
+    from alembic import command
+
     command.upgrade(alembic_config(engine), target)
     log.info("database %s migrated to the newest schema", engine.url.render_as_string())
 
 
 def open_store(url: str, **engine_options: Any) -> Engine:
-    """The engine for `url`, its database created and migrated on first use."""
+    """The engine for `url`, its database created and migrated on first use.
+
+    Raises StoreError if the database cannot be reached, created or migrated, or its schema
+    is newer than this code's.
+    """
     engine = create(url, **engine_options)
-    upgrade(engine)
+    try:
+        with engine.connect() as connection:
+            _refuse_newer(url, stored_heads(connection))
+        upgrade(engine)
+    except DBAPIError as error:
+        engine.dispose()
+        raise StoreError(describe(normalize_url(url), error)) from error
+    except StoreError:
+        engine.dispose()
+        raise
+    return engine
+
+
+# `revision: str = "0002"` and `down_revision: str | None = "0001"` (or None, or a tuple) at
+# the start of a line: how Alembic's template writes them.
+_REVISION_LINE = re.compile(r"^(revision|down_revision)\s*(?::[^=\n]*)?=\s*(.+?)\s*$", re.M)
+
+
+@cache
+def _migration_graph() -> tuple[frozenset[str], frozenset[str]]:
+    """(every revision, the newest of each branch), read from the scripts without Alembic.
+
+    Importing Alembic costs a read-only command a third of a second, and parsing the scripts
+    whole tens of milliseconds; tests/test_store.py checks this against Alembic's reading.
+    """
+    revisions: set[str] = set()
+    parents: set[str] = set()
+    for script in sorted((MIGRATIONS / "versions").glob("*.py")):
+        values = dict(_REVISION_LINE.findall(script.read_text(encoding="utf-8")))
+        revisions.add(ast.literal_eval(values["revision"]))
+        down = ast.literal_eval(values.get("down_revision", "None"))
+        parents.update([down] if isinstance(down, str) else down or ())
+    return frozenset(revisions), frozenset(revisions - parents)
+
+
+def schema_heads() -> frozenset[str]:
+    """The newest revision of each migration branch: a current store holds exactly these."""
+    return _migration_graph()[1]
+
+
+def stored_heads(connection: Connection) -> set[str]:
+    """The revisions the database says it is at (none: never migrated)."""
+    if not inspect(connection).has_table("alembic_version"):
+        return set()
+    return set(connection.execute(text("SELECT version_num FROM alembic_version")).scalars())
+
+
+def _refuse_newer(url: str, stored: set[str]) -> None:
+    unknown = stored - _migration_graph()[0]
+    if unknown:
+        raise StoreError(
+            f"the store {shown(normalize_url(url))} has a newer schema than this version of "
+            f"Switchboard ({', '.join(sorted(unknown))}): upgrade Switchboard"
+        )
+
+
+def open_existing(url: str) -> Engine | None:
+    """The store at `url` for reading: never created, migrated or written to.
+
+    None when there is no store yet (no SQLite file, or a database never migrated). Raises
+    StoreError when it cannot be opened or its schema is not this version's.
+    """
+    url = normalize_url(url)
+    parsed = make_url(url)
+    if parsed.get_backend_name() == "sqlite" and parsed.database not in (None, "", ":memory:"):
+        path = Path(parsed.database)
+        if not path.exists():
+            if not path.parent.is_dir():
+                raise StoreError(_describe_sqlite(path, "unable to open database file"))
+            return None
+    engine = create(url)
+    try:
+        with engine.connect() as connection:
+            stored = stored_heads(connection)
+        _refuse_newer(url, stored)
+        if stored and stored != schema_heads():
+            raise StoreError(
+                f"the store {shown(url)} has an older schema than this version of Switchboard: "
+                "run `switchboard db upgrade`"
+            )
+    except DBAPIError as error:
+        engine.dispose()
+        raise StoreError(describe(url, error)) from error
+    except StoreError:
+        engine.dispose()
+        raise
+    if not stored:
+        engine.dispose()
+        return None
     return engine
 
 
@@ -189,8 +355,11 @@ def is_postgres(bind: Engine | Connection | OrmSession) -> bool:
 
 def upsert_insert(bind: Engine | Connection | OrmSession, table: Any) -> Any:
     """`INSERT` with the dialect's ON CONFLICT support (both spell it the same way)."""
-    dialect = postgresql if is_postgres(bind) else sqlite
-    return dialect.insert(table)
+    if is_postgres(bind):
+        from sqlalchemy.dialects.postgresql import insert
+    else:
+        from sqlalchemy.dialects.sqlite import insert
+    return insert(table)
 
 
 def skip_locked(query: Select[Any], bind: Engine | Connection | OrmSession, of: Any) -> Select[Any]:

@@ -6,8 +6,8 @@ from datetime import date, datetime
 from decimal import Decimal
 from enum import StrEnum
 
-from sqlalchemy import Column, Index, String, Text
-from sqlmodel import Field, SQLModel
+from sqlalchemy import Column, Index, String, Text, select
+from sqlmodel import Field, Session, SQLModel
 
 from switchboard.store.types import Money, UTCDateTime, enum_type
 
@@ -104,3 +104,14 @@ class InboundEmail(SQLModel, table=True):
     subject: str = Field(sa_column=Column(String(500), nullable=False))
     body: str = Field(sa_column=Column(Text, nullable=False))
     received_at: datetime = Field(sa_type=UTCDateTime())
+
+
+def holds_data(session: Session) -> bool:
+    """Whether the store holds anything yet: a client (every other imported row belongs to
+    one) or an audit event (anything that happened)."""
+    from switchboard.store.audit import AuditEvent
+
+    return any(
+        session.scalar(select(column).limit(1)) is not None
+        for column in (Client.client_id, AuditEvent.id)
+    )

@@ -12,6 +12,7 @@ import threading
 import time
 import uuid
 from collections.abc import Callable, Iterator
+from contextlib import ExitStack
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
@@ -29,6 +30,8 @@ REPO = Path(__file__).resolve().parent.parent
 EXAMPLE_MANIFEST = REPO / "manifests" / "agency.example.yaml"
 POSTGRES_URL = os.environ.get("SWITCHBOARD_TEST_POSTGRES_URL")
 BACKENDS = ["sqlite", "postgres"] if POSTGRES_URL else ["sqlite"]
+# No thread outlives the run, no teardown hangs, no bare `import store` (see the module).
+pytest_plugins = ["tests.session_guards"]
 
 
 class FakeClock:
@@ -57,6 +60,15 @@ def poll_until(condition: Callable[[], bool], *, timeout: float = 10.0, what: st
         if time.monotonic() > deadline:
             raise AssertionError(f"timed out after {timeout} s waiting for {what or condition}")
         pause.wait(0.005)
+
+
+def joined(threads: list[threading.Thread], timeout: float) -> None:
+    """Join `threads`, all within `timeout` seconds, or fail naming those still running."""
+    deadline = time.monotonic() + timeout
+    for thread in threads:
+        thread.join(max(0.0, deadline - time.monotonic()))
+    running = [t.name for t in threads if t.is_alive()]
+    assert not running, f"still running after {timeout} s: {', '.join(running)}"
 
 
 @pytest.fixture
@@ -94,17 +106,20 @@ def postgres_schema() -> Iterator[tuple[str, dict[str, object]]]:
     assert POSTGRES_URL, "SWITCHBOARD_TEST_POSTGRES_URL is not set"
     url = normalize_url(POSTGRES_URL)
     schema = f"sb_{uuid.uuid4().hex[:12]}"
-    admin = create_engine(url, isolation_level="AUTOCOMMIT")
-    with admin.connect() as connection:
-        connection.execute(text(f'CREATE SCHEMA "{schema}"'))
-    options: dict[str, object] = {"connect_args": {"options": f"-csearch_path={schema}"}}
-    open_store(url, **options).dispose()
-    try:
-        yield url, options
-    finally:
+    with ExitStack() as cleanup:  # each step undone, whichever fails (in reverse order)
+        admin = create_engine(url, isolation_level="AUTOCOMMIT")
+        cleanup.callback(admin.dispose)
         with admin.connect() as connection:
-            connection.execute(text(f'DROP SCHEMA "{schema}" CASCADE'))
-        admin.dispose()
+            connection.execute(text(f'CREATE SCHEMA "{schema}"'))
+        cleanup.callback(drop_schema, admin, schema)
+        options: dict[str, object] = {"connect_args": {"options": f"-csearch_path={schema}"}}
+        open_store(url, **options).dispose()
+        yield url, options
+
+
+def drop_schema(admin: Engine, schema: str) -> None:
+    with admin.connect() as connection:
+        connection.execute(text(f'DROP SCHEMA "{schema}" CASCADE'))
 
 
 def empty_tables(engine: Engine) -> None:
@@ -128,8 +143,9 @@ def engine(
     else:
         url, options = request.getfixturevalue("postgres_schema")
         engine = open_store(url, **options)
-        empty_tables(engine)
     try:
+        if backend != "sqlite":
+            empty_tables(engine)
         yield engine
     finally:
         engine.dispose()

@@ -30,7 +30,7 @@ from switchboard.store.alerts import Alert, AlertDirection, AlertState
 from switchboard.store.csv_import import import_dir
 from switchboard.store.engine import create, reading, transaction
 from switchboard.store.source_data import Client, InboundEmail, SpendDay
-from tests.conftest import EXAMPLE_MANIFEST, sqlite_store
+from tests.conftest import EXAMPLE_MANIFEST, REPO, sqlite_store
 from tests.test_import import VALID, VALID_COUNTS, write_dir
 from tests.test_settings import VARIABLES
 
@@ -233,7 +233,7 @@ def test_each_manifest_problem_is_one_line_of_stderr(db: str, tmp_path: Path) ->
 def test_a_missing_manifest_exits_2(db: str, tmp_path: Path) -> None:
     result = invoke("--db", db, "--manifest", str(tmp_path / "none.yaml"), "db", "upgrade")
     assert result.exit_code == 2
-    assert one_line(result.stderr) == f"{tmp_path / 'none.yaml'}: file not found"
+    assert one_line(result.stderr) == f"--manifest: file not found: {tmp_path / 'none.yaml'}"
 
 
 def test_an_invalid_setting_exits_2_naming_the_variable(
@@ -291,6 +291,26 @@ def test_demo_runs_end_to_end(tmp_path: Path) -> None:
     url = f"sqlite:///{database}"
     assert count(url, Client) == len(SAMPLE_CLIENTS)
     assert count(url, SpendDay) > 0
+
+
+def test_demo_ends_with_the_next_steps_and_its_database_can_be_explored(tmp_path: Path) -> None:
+    database = tmp_path / "demo" / "switchboard.db"
+    result = run_demo(database.parent, "2026-03-16")
+    assert result.stdout.splitlines()[-7:] == [
+        f"Database: {database}  (look around: switchboard --db {database} alerts)",
+        "",
+        "Next:",
+        "  switchboard init my-agency   a commented manifest and empty CSV files to fill in",
+        "  docs/data.md                 every CSV file and column, with examples",
+        "  docs/manifest.md             every manifest key: people, owners, thresholds",
+        '  README.md, "Slack set-up"    create the Slack app and run `switchboard run`',
+    ]
+    for path in ("docs/data.md", "docs/manifest.md"):  # what it points at is there
+        assert (REPO / path).is_file()
+    assert "\n## Slack set-up\n" in (REPO / "README.md").read_text()
+    explored = invoke("--db", str(database), "alerts")  # the command it suggests, as printed
+    assert (explored.exit_code, explored.stderr) == (0, "")
+    assert "Birch & Co Legal" in explored.stdout
 
 
 def test_demo_twice_in_one_directory_starts_fresh(tmp_path: Path) -> None:
@@ -361,9 +381,11 @@ def sample_db(db: str, tmp_path: Path) -> str:
     assert invoke("--db", db, "import", str(tmp_path / "sample")).exit_code == 0
     assert invoke("--db", db, "agents", "run", "--date", SAMPLE_DAY).exit_code == 0
     engine = opened(db)
-    with transaction(engine) as session:
-        assert store_alerts.acknowledge(session, 1, by="U0AM", now=datetime.now(UTC)).won
-    engine.dispose()
+    try:
+        with transaction(engine) as session:
+            assert store_alerts.acknowledge(session, 1, by="U0AM", now=datetime.now(UTC)).won
+    finally:
+        engine.dispose()
     return db
 
 
@@ -495,23 +517,25 @@ def test_version_without_the_distribution_installed_exits_1(
     assert "agency-switchboard distribution is not installed" in result.stderr
 
 
-VERSION_ONLY = """
+# Runs the command in a fresh interpreter, then says on stderr which heavy packages it loaded.
+LOADED = """
 import sys
 from switchboard.bot.cli import main
-sys.argv = ["switchboard", "--version"]
+sys.argv = ["switchboard", *sys.argv[1:]]
 try:
     main()
 except SystemExit as exit:
     code = exit.code
-heavy = ("sqlalchemy", "sqlmodel", "alembic", "psycopg", "slack_sdk", "slack_bolt", "anthropic")
-print(code, sorted(m for m in sys.modules if m.split(".")[0] in heavy))
+heavy = {"sqlalchemy", "sqlmodel", "alembic", "psycopg", "slack_sdk", "slack_bolt", "anthropic"}
+print(code, sorted({m.split(".")[0] for m in sys.modules} & heavy), file=sys.stderr)
 """
 
 
-def test_version_loads_neither_the_store_nor_slack(tmp_path: Path) -> None:
+def loaded_by(tmp_path: Path, *args: str) -> tuple[str, str]:
+    """(stdout, the last stderr line: exit code and heavy packages loaded) of one command."""
     env = {k: v for k, v in os.environ.items() if k not in VARIABLES}
     ran = subprocess.run(
-        [sys.executable, "-c", VERSION_ONLY],
+        [sys.executable, "-c", LOADED, *args],
         capture_output=True,
         text=True,
         env=env,
@@ -519,9 +543,25 @@ def test_version_loads_neither_the_store_nor_slack(tmp_path: Path) -> None:
         timeout=60,
         check=False,
     )
-    assert ran.stderr == ""
-    version = distribution_version("agency-switchboard")
-    assert ran.stdout.splitlines() == [f"switchboard {version}", "0 []"]
+    return ran.stdout, ran.stderr.splitlines()[-1]
+
+
+def test_version_loads_neither_the_store_nor_slack(tmp_path: Path) -> None:
+    stdout, loaded = loaded_by(tmp_path, "--version")
+    assert stdout == f"switchboard {distribution_version('agency-switchboard')}\n"
+    assert loaded == "0 []"
+
+
+@pytest.mark.parametrize("command", [["--help"], ["alerts", "--help"], ["db", "--help"]])
+def test_help_loads_neither_the_store_nor_slack(tmp_path: Path, command: list[str]) -> None:
+    stdout, loaded = loaded_by(tmp_path, *command)
+    assert stdout.startswith("Usage: switchboard")
+    assert loaded == "0 []"
+
+
+def test_a_read_only_command_loads_neither_alembic_nor_slack(db: str, tmp_path: Path) -> None:
+    stdout, loaded = loaded_by(tmp_path, "--db", db, "alerts", "--json")
+    assert (stdout, loaded) == ("[]\n", "0 ['sqlalchemy', 'sqlmodel']")
 
 
 # --- the installed console script ----------------------------------------------------------------

@@ -119,24 +119,25 @@ def sample(
 ) -> Sample:
     directory = tmp_path_factory.mktemp("sample")
     _, engine = sqlite_store(sqlite_template, directory)
-    write_sample(directory / "data", AS_OF, manifest.timezone)
-    import_dir(engine, directory / "data", manifest.tz)
-    with transaction(engine) as session:
-        seeded = {name: (d.agent, d.owner) for name, d in manifest.domains.items()}
-        ownership.seed(session, seeded, now=NOW)
-    run_agents(engine, manifest, as_of=AS_OF, now=NOW)
-    with transaction(engine) as session:
-        first = alerts.listing(session)[0]
-        assert alerts.acknowledge(session, first.id or 0, by="U0AM", now=NOW).won
-    with reading(engine) as session:
-        sample = Sample(
-            report=evaluate(session, as_of=AS_OF, thresholds=manifest.pacing),
-            alerts=alerts.listing(session),
-            events=audit.recent(session, 50),
-            names=load_names(session, manifest),
-        )
-    engine.dispose()
-    return sample
+    try:
+        write_sample(directory / "data", AS_OF, manifest.timezone)
+        import_dir(engine, directory / "data", manifest.tz)
+        with transaction(engine) as session:
+            seeded = {name: (d.agent, d.owner) for name, d in manifest.domains.items()}
+            ownership.seed(session, seeded, now=NOW)
+        run_agents(engine, manifest, as_of=AS_OF, now=NOW)
+        with transaction(engine) as session:
+            first = alerts.listing(session)[0]
+            assert alerts.acknowledge(session, first.id or 0, by="U0AM", now=NOW).won
+        with reading(engine) as session:
+            return Sample(
+                report=evaluate(session, as_of=AS_OF, thresholds=manifest.pacing),
+                alerts=alerts.listing(session),
+                events=audit.recent(session, 50),
+                names=load_names(session, manifest),
+            )
+    finally:
+        engine.dispose()
 
 
 def pacing_values(sample: Sample, header: str) -> list[str]:

@@ -111,8 +111,10 @@ def problems(engine: Engine, files: dict[str, str | bytes]) -> list[str]:
 def sqlite_engine(sqlite_template: Path, tmp_path: Path) -> Iterator[Engine]:
     """For checks that never reach the database: the parsing is the same on every backend."""
     _, engine = sqlite_store(sqlite_template, tmp_path)
-    yield engine
-    engine.dispose()
+    try:
+        yield engine
+    finally:
+        engine.dispose()
 
 
 # --- the happy path ------------------------------------------------------------------------------

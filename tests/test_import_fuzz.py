@@ -118,9 +118,11 @@ def rows_of(session: Session) -> dict[str, list[tuple[Any, ...]]]:
 def store(sqlite_template: Path, tmp_path: Path) -> Iterator[Engine]:
     """One SQLite store for all of a test's examples: each example rolls back what it wrote."""
     _, engine = sqlite_store(sqlite_template, tmp_path)
-    run(engine, {"clients.csv": CLIENTS, "ad_accounts.csv": ACCOUNTS})
-    yield engine
-    engine.dispose()
+    try:
+        run(engine, {"clients.csv": CLIENTS, "ad_accounts.csv": ACCOUNTS})
+        yield engine
+    finally:
+        engine.dispose()
 
 
 def check_import(engine: Engine, files: dict[str, bytes]) -> None:

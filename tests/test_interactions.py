@@ -37,7 +37,7 @@ from switchboard.store.engine import (
 from switchboard.store.interactions import Claimed, Interaction, InteractionState
 from switchboard.store.leases import finish
 from switchboard.store.outbox import OutboxKind, OutboxMessage
-from tests.conftest import FakeClock
+from tests.conftest import FakeClock, joined, poll_until
 
 POLICY = QueuePolicy()
 
@@ -222,8 +222,7 @@ def test_concurrent_requests_are_each_recorded_once_in_shared_commits(
     threads = [threading.Thread(target=send, args=(t,)) for t in range(16)]
     for t in threads:
         t.start()
-    for t in threads:
-        t.join()
+    joined(threads, 30)
 
     recorded = sorted(Poke.model_validate_json(r.body).n for r in rows(engine))
     assert recorded == sorted(t * 100 + i for t in range(16) for i in range(25))
@@ -283,8 +282,7 @@ def test_a_failed_commit_fails_its_whole_batch_and_the_next_requests_go_on(
         queued.wait(0.001)
     assert len(recorder._waiting) == 3
     release.set()
-    for t in [leader, *followers]:
-        t.join(10)
+    joined([leader, *followers], 10)
 
     assert calls == [1, 3]
     assert outcomes == {0: "recorded", 1: "failed", 2: "failed", 3: "failed"}
@@ -482,8 +480,7 @@ def test_two_runners_share_the_queue_and_apply_each_request_once(
     workers = [threading.Thread(target=drain) for _ in range(2)]
     for t in workers:
         t.start()
-    for t in workers:
-        t.join(30)
+    joined(workers, 30)
 
     assert sorted(n for _, n in applied) == list(range(60))
     assert {r.state for r in rows(engine)} == {InteractionState.DONE}
@@ -564,15 +561,14 @@ def running(engine: Engine, clock: FakeClock) -> Iterator[tuple[Any, threading.E
     run = runner(engine, clock, Work(Poke, release), policy=QueuePolicy(idle=30))
     run.on_commit = lambda: commits.append(True)
     wake, stop = threading.Event(), threading.Event()
-    thread = threading.Thread(target=run.run, args=(stop, wake))
+    thread = threading.Thread(target=run.run, args=(stop, wake), name="interaction-runner")
     thread.start()
     try:
         yield done, wake, commits
     finally:
         stop.set()
         wake.set()
-        thread.join(10)
-        assert not thread.is_alive()
+        joined([thread], 10)
 
 
 def test_run_applies_on_wake_and_passes_each_commit_on(
@@ -583,4 +579,5 @@ def test_run_applies_on_wake_and_passes_each_commit_on(
     for n in range(3):
         recorder(poke(clock, n), None)
         assert done.acquire(timeout=10), f"request {n} was not applied after its wake"
-    assert len(commits) >= 3
+    # Each commit follows its work's `done`: wait for the third, not just the third `done`.
+    poll_until(lambda: len(commits) >= 3, what="three commits passed on")

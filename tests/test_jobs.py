@@ -20,7 +20,7 @@ from switchboard.store.engine import reading, transaction
 from switchboard.store.interactions import Interaction, InteractionState
 from switchboard.store.jobs import Job, JobState
 from switchboard.store.manifest import AgencyManifest
-from tests.conftest import FakeClock, poll_until
+from tests.conftest import FakeClock, joined, poll_until
 
 LEASE = timedelta(seconds=30)
 
@@ -92,7 +92,7 @@ def test_a_slow_job_never_delays_a_click_and_is_never_run_twice(
     finally:
         release.set()
         stop.set()
-        pool.join(10)
+        assert pool.join(10), "a job thread did not stop"
 
     [job] = all_jobs(engine)
     assert (job.state, job.attempts, runs) == (JobState.DONE, 1, ["slow-1"])
@@ -140,8 +140,7 @@ def test_two_workers_share_every_job_kind_and_run_each_job_once(
     workers = [threading.Thread(target=drain) for _ in range(2)]
     for t in workers:
         t.start()
-    for t in workers:
-        t.join(60)
+    joined(workers, 60)
 
     assert ran == Counter(dict.fromkeys(keys, 1))
     assert {j.state for j in all_jobs(engine)} == {JobState.DONE}

@@ -386,3 +386,16 @@ def test_a_rolled_back_win_changes_nothing(engine: Engine) -> None:
         raise RuntimeError("the caller fails after winning")
     with reading(engine) as session:
         assert session.get_one(Alert, alert_id).state is AlertState.OPEN
+
+
+def test_the_schema_heads_read_without_alembic_are_alembics() -> None:
+    """`switchboard alerts` checks the store's schema without importing Alembic."""
+    from alembic.script import ScriptDirectory
+
+    from switchboard.store.engine import _migration_graph, alembic_config, create, schema_heads
+
+    engine = create("sqlite://")
+    script = ScriptDirectory.from_config(alembic_config(engine))
+    engine.dispose()
+    assert schema_heads() == set(script.get_heads())
+    assert _migration_graph()[0] == {r.revision for r in script.walk_revisions()}
