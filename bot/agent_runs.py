@@ -15,9 +15,11 @@ from sqlalchemy import Engine
 
 from switchboard.agents.pacing import evaluate
 from switchboard.agents.pacing_alerts import AlertChange, record_findings
+from switchboard.bot.drafting import queue_drafts, triage_new
 from switchboard.handlers.alert_posts import publish_changes
 from switchboard.store import agent_state
 from switchboard.store.agent_state import Autonomy
+from switchboard.store.drafts import Verdict
 from switchboard.store.engine import transaction
 from switchboard.store.manifest import AgencyManifest
 from switchboard.store.ownership import DomainOwner
@@ -29,10 +31,13 @@ class AgentRun:
     as_of: date
     skipped: str | None = None  # why it did not run
     changes: list[AlertChange] = field(default_factory=list)
+    notes: list[str] = field(default_factory=list)  # what an agent without alerts did
 
     def summary(self) -> str:
         if self.skipped:
             return f"{self.agent}: skipped ({self.skipped})"
+        if self.notes:
+            return f"{self.agent} {self.as_of}: " + ", ".join(self.notes)
         if not self.changes:
             return f"{self.agent} {self.as_of}: no changes"
         counts = Counter(c.kind.value for c in self.changes)
@@ -61,8 +66,26 @@ def run_pacing(engine: Engine, manifest: AgencyManifest, *, as_of: date, now: da
     return run
 
 
+def run_drafting(
+    engine: Engine, manifest: AgencyManifest, *, as_of: date, now: datetime
+) -> AgentRun:
+    run = AgentRun("drafting", as_of)
+    with transaction(engine) as session:
+        if agent_state.level(session, "drafting") is Autonomy.PAUSED:
+            run.skipped = "paused"
+            return run
+    # Triage runs in every tick too; here it lets a run straight after an import draft.
+    triaged = triage_new(engine, manifest, now)
+    queued = triaged[Verdict.DRAFT] + queue_drafts(engine, now=now)
+    run.notes.append(
+        f"{triaged.total()} new mail triaged ({triaged[Verdict.HUMAN]} for a person), "
+        f"{queued} draft(s) queued for the worker"
+    )
+    return run
+
+
 # The agents `switchboard agents run` and the scheduler can run, by manifest name.
-RUNNERS: dict[str, Callable[..., AgentRun]] = {"pacing": run_pacing}
+RUNNERS: dict[str, Callable[..., AgentRun]] = {"pacing": run_pacing, "drafting": run_drafting}
 RUNNABLE = tuple(RUNNERS)
 
 

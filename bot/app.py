@@ -23,8 +23,8 @@ from sqlalchemy import Engine
 from switchboard.bot.interactions import ApplyNow, Recorder, RecordFailed
 from switchboard.bot.settings import Settings
 from switchboard.bot.slack_transport import SlackTransport
-from switchboard.handlers import WORK, register_all
 from switchboard.handlers.deps import Deps
+from switchboard.handlers.registry import WORK, register_all
 from switchboard.store.manifest import AgencyManifest
 
 log = logging.getLogger(__name__)

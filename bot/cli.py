@@ -15,8 +15,13 @@ from rich.console import Console
 # The store, the agents and Slack are imported by the commands that use them, so that
 # `switchboard --version` (and --help) loads neither SQLAlchemy nor the Slack SDK.
 if TYPE_CHECKING:
-    from sqlalchemy import Engine
+    from collections.abc import Callable, Sequence
+    from zoneinfo import ZoneInfo
 
+    from sqlalchemy import Engine
+    from sqlmodel import Session
+
+    from switchboard.bot.console_views import Names
     from switchboard.bot.runtime import Runtime
 
 log = logging.getLogger(__name__)
@@ -71,13 +76,13 @@ def runtime(ctx: typer.Context, *, store: bool = True) -> Runtime:
     return rt
 
 
-def stored_data(rt: Runtime) -> Engine | None:
+def stored_data(rt: Runtime, *, as_json: bool = False) -> Engine | None:
     """For a read-only command (its runtime from `runtime(ctx, store=False)`): the store,
     if it holds any data.
 
     A store that does not exist is not created (nor migrated, nor seeded); one that is empty
-    is said to be, with how to fill it (None is returned then). Exit 2 if the store cannot
-    be read or its schema is behind.
+    is said to be, with how to fill it (None is returned then, after an empty JSON list
+    with `as_json`). Exit 2 if the store cannot be read or its schema is behind.
     """
     from switchboard.bot.settings import SettingsError
     from switchboard.store.engine import reading, shown
@@ -98,7 +103,35 @@ def stored_data(rt: Runtime) -> Engine | None:
         markup=False,
         highlight=False,
     )
+    if as_json:
+        print("[]")
     return None
+
+
+def show_stored(
+    ctx: typer.Context,
+    *,
+    as_json: bool,
+    rows: Callable[[Session], Sequence[Any]],
+    as_dict: Callable[[Any], dict[str, Any]],
+    table: Callable[[Sequence[Any], ZoneInfo, Names], Any],
+    wide: bool = False,
+) -> None:
+    """A read-only listing: `rows` from the store as JSON (`as_dict` each) or as a table."""
+    from switchboard.bot.console_views import load_names
+    from switchboard.store.engine import reading
+
+    rt = runtime(ctx, store=False)
+    engine = stored_data(rt, as_json=as_json)
+    if engine is None:
+        return
+    with reading(engine) as session:
+        found = rows(session)
+        if as_json:
+            print(json.dumps([as_dict(row) for row in found], indent=2))
+            return
+        names = load_names(session, rt.manifest)
+    out.print(table(found, rt.manifest.tz, names), crop=not wide)
 
 
 def parse_date(text: str | None, rt: Runtime) -> date:
@@ -292,23 +325,17 @@ def alerts(
     wide: WideFlag = False,
 ) -> None:
     """The stored alerts: open, acknowledged and suppressed (and resolved with --all)."""
-    from switchboard.bot.console_views import alerts_table, load_names
+    from switchboard.bot.console_views import alerts_table
     from switchboard.store import alerts as store_alerts
-    from switchboard.store.engine import reading
 
-    rt = runtime(ctx, store=False)
-    engine = stored_data(rt)
-    if engine is None:
-        if as_json:
-            print("[]")
-        return
-    with reading(engine) as session:
-        rows = store_alerts.listing(session, include_resolved=include_resolved)
-        names = None if as_json else load_names(session, rt.manifest)
-    if as_json:
-        print(json.dumps([row.to_json() for row in rows], indent=2))
-    else:
-        out.print(alerts_table(rows, rt.manifest.tz, names=names, wide=wide), crop=not wide)
+    show_stored(
+        ctx,
+        as_json=as_json,
+        wide=wide,
+        rows=lambda session: store_alerts.listing(session, include_resolved=include_resolved),
+        as_dict=lambda alert: alert.to_json(),
+        table=lambda rows, tz, names: alerts_table(rows, tz, names=names, wide=wide),
+    )
 
 
 @app.command()
@@ -318,23 +345,16 @@ def audit(
     limit: Annotated[int, typer.Option("--limit", min=1, max=10_000, help="How many events.")] = 50,
 ) -> None:
     """The audit log, newest first: time, actor, action, subject, before, after."""
-    from switchboard.bot.console_views import audit_table, load_names
+    from switchboard.bot.console_views import audit_table
     from switchboard.store import audit as store_audit
-    from switchboard.store.engine import reading
 
-    rt = runtime(ctx, store=False)
-    engine = stored_data(rt)
-    if engine is None:
-        if as_json:
-            print("[]")
-        return
-    with reading(engine) as session:
-        events = store_audit.recent(session, limit)
-        names = None if as_json else load_names(session, rt.manifest)
-    if as_json:
-        print(json.dumps([e.model_dump(mode="json") for e in events], indent=2))
-    else:
-        out.print(audit_table(events, rt.manifest.tz, names=names))
+    show_stored(
+        ctx,
+        as_json=as_json,
+        rows=lambda session: store_audit.recent(session, limit),
+        as_dict=lambda event: event.model_dump(mode="json"),
+        table=lambda rows, tz, names: audit_table(rows, tz, names=names),
+    )
 
 
 PortOption = Annotated[int, typer.Option("--port", min=1, max=65535, help="HTTP port.")]
@@ -601,27 +621,53 @@ def tick(ctx: typer.Context, now: NowOption = None) -> None:
 @app.command()
 def escalations(
     ctx: typer.Context,
-    as_json: Annotated[bool, typer.Option("--json", help="Print JSON.")] = False,
+    as_json: JsonFlag = False,
     include_closed: Annotated[
-        bool, typer.Option("--all", help="Include acknowledged and resolved ones.")
+        bool, flag("--all", "Include acknowledged and resolved ones.")
     ] = False,
+    wide: WideFlag = False,
 ) -> None:
-    """Escalations: open and exhausted ones (all with --all), each with its steps."""
-    from switchboard.bot.console_views import escalations_table, load_names
-    from switchboard.store import escalations as store_escalations
-    from switchboard.store.engine import reading
+    """Escalations: open and exhausted ones (all with --all), each with its steps.
 
-    rt = runtime(ctx)
-    with reading(rt.engine) as session:
-        rows = [
-            (e, store_escalations.steps(session, e.id))  # type: ignore[arg-type]
-            for e in store_escalations.listing(session, include_closed=include_closed)
-        ]
-        names = None if as_json else load_names(session, rt.manifest)
-    if as_json:
-        print(json.dumps([store_escalations.to_json(e, steps) for e, steps in rows], indent=2))
-    else:
-        out.print(escalations_table(rows, rt.manifest.tz, names=names))
+    Human-only client mail is here too, not under `drafts`."""
+    from switchboard.bot.console_views import escalations_table
+    from switchboard.store import escalations as store_escalations
+
+    def rows(session: Session) -> list[tuple[Any, Any]]:
+        found = store_escalations.listing(session, include_closed=include_closed)
+        return [(e, store_escalations.steps(session, e.id)) for e in found]
+
+    show_stored(
+        ctx,
+        as_json=as_json,
+        wide=wide,
+        rows=rows,
+        as_dict=lambda row: store_escalations.to_json(*row),
+        table=lambda rows, tz, names: escalations_table(rows, tz, names=names, wide=wide),
+    )
+
+
+@app.command()
+def drafts(
+    ctx: typer.Context,
+    as_json: JsonFlag = False,
+    include_done: Annotated[
+        bool, flag("--all", "Include decided, sent, superseded and expired ones.")
+    ] = False,
+    wide: WideFlag = False,
+) -> None:
+    """Client email drafts: those waiting for an approver (all of them with --all)."""
+    from switchboard.bot.console_views import drafts_table
+    from switchboard.store import drafts as store_drafts
+
+    show_stored(
+        ctx,
+        as_json=as_json,
+        wide=wide,
+        rows=lambda session: store_drafts.listing(session, include_done=include_done),
+        as_dict=store_drafts.to_json,
+        table=lambda rows, tz, names: drafts_table(rows, tz, names=names, wide=wide),
+    )
 
 
 @app.command()

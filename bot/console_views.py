@@ -23,6 +23,7 @@ from switchboard.bot.terminal import Column, FittedTable, plain, slack_to_termin
 from switchboard.handlers.views.text import escape
 from switchboard.store.alerts import Alert, AlertState
 from switchboard.store.audit import AuditEvent
+from switchboard.store.drafts import Draft
 from switchboard.store.escalations import Escalation, EscalationStep, Via
 from switchboard.store.manifest import AgencyManifest
 from switchboard.store.ownership import DomainOwner
@@ -343,9 +344,12 @@ def escalations_table(
     tz: ZoneInfo,
     *,
     names: Names | None = None,
+    wide: bool = False,
 ) -> FittedTable:
     names = names or Names()
-    table = FittedTable("Escalations", ESCALATION_COLUMNS, ESCALATION_PRIORITY, essential=4)
+    table = FittedTable(
+        "Escalations", ESCALATION_COLUMNS, ESCALATION_PRIORITY, essential=4, wide=wide
+    )
     for escalation, steps in rows:
         last = ""
         if steps:
@@ -370,6 +374,56 @@ def escalations_table(
                 "policy": plain(escalation.policy_name),
                 "opened": plain(_when(escalation.created_at, tz)),
                 "acknowledged": plain(ack),
+            }
+        )
+    return table
+
+
+DRAFT_COLUMNS = {
+    "id": Column("id", "right"),
+    "client": Column("client", min_width=14),
+    "subject": Column("subject", min_width=16),
+    "state": Column("state"),
+    "drafter": Column("drafter"),
+    "flags": Column("flags", min_width=10),
+    "written": Column("written"),
+    "decided": Column("decided", min_width=14),
+    "sent": Column("sent"),
+}
+DRAFT_PRIORITY = [
+    "subject",
+    "state",
+    "client",
+    "flags",
+    "id",
+    "decided",
+    "drafter",
+    "written",
+    "sent",
+]
+
+
+def drafts_table(
+    rows: Sequence[Draft], tz: ZoneInfo, *, names: Names | None = None, wide: bool = False
+) -> FittedTable:
+    names = names or Names()
+    table = FittedTable("Drafts", DRAFT_COLUMNS, DRAFT_PRIORITY, essential=3, wide=wide)
+    for draft in rows:
+        decided = ""
+        if draft.decided_by:
+            decided = f"{names.person(draft.decided_by)} {_when(draft.decided_at, tz)}"
+        flags = ", ".join(f"{f['rule']} ({f['level']})" for f in draft.lint)
+        table.add_row(
+            {
+                "id": plain(draft.id),
+                "client": plain(names.client(draft.client_id)),
+                "subject": plain(draft.subject),
+                "state": plain(draft.state.value),
+                "drafter": plain(draft.drafter),
+                "flags": plain(flags),
+                "written": plain(_when(draft.created_at, tz)),
+                "decided": plain(decided),
+                "sent": plain(_when(draft.sent_at, tz)),
             }
         )
     return table

@@ -6,6 +6,8 @@ is a local stand-in, and every message it receives is printed as a person would 
 
 from __future__ import annotations
 
+import email
+import email.policy
 import tempfile
 from contextlib import ExitStack
 from datetime import date, datetime, time, timedelta
@@ -24,11 +26,13 @@ from switchboard.bot.sample_agency import SCENARIOS, write_sample
 from switchboard.bot.settings import BUNDLED_MANIFESTS
 from switchboard.bot.slack_standin import SlackStandIn
 from switchboard.handlers.alerts import AckAlert
+from switchboard.handlers.drafts import ApproveDraft
 from switchboard.handlers.escalations import AckEscalation
 from switchboard.handlers.owners import ReassignDomain
-from switchboard.store import alerts, audit, escalations
+from switchboard.store import alerts, audit, drafts, escalations
 from switchboard.store.alerts import AlertState
 from switchboard.store.csv_import import import_dir
+from switchboard.store.drafts import sha256
 from switchboard.store.engine import reading
 from switchboard.store.escalations import EscalationStatus
 
@@ -95,16 +99,17 @@ def run_demo(console: Console, *, directory: Path | None, as_of: date | None) ->
         console.print(table)
 
         with SlackStandIn() as slack:
-            world = DemoWorld(rt, clock, slack, console)
+            world = DemoWorld(rt, clock, slack, console, directory / "mail")
             morning(world, say)
             clicks(world, say)
+            client_mail(world)
             later(world, say, at=start + timedelta(hours=2))
 
         with reading(rt.engine) as session:
             events = audit.recent(session, 8)
             names = load_names(session, rt.manifest)
         table = audit_table(events, rt.manifest.tz, names=names)
-        table.title = "7. Audit log: every change, in the same transaction as the change"
+        table.title = "8. Audit log: every change, in the same transaction as the change"
         console.print(table)
         explore = (
             f"Database: {database}  (look around: switchboard --db {database} alerts)"
@@ -174,17 +179,51 @@ def clicks(world: DemoWorld, say: object) -> None:
         world.show_new()
 
 
-def later(world: DemoWorld, say: object, *, at: datetime) -> None:
+def client_mail(world: DemoWorld) -> None:
+    """An approver approves a draft; the worker sends exactly that text (here, to a file)."""
     print_ = world.console.print
-    world.at(at)
+    with reading(world.rt.engine) as session:
+        draft = drafts.listing(session)[0]
+    shown = sha256(draft.body)  # the hash of the text on the approver's screen
     print_(
-        f"6. {at:%H:%M}: nobody has acknowledged the other alerts, so their escalations "
-        "reach the owner's lead",
+        f"6. Client email: Ana, then Maya (an approver) click Approve on draft #{draft.id}; "
+        "the worker sends exactly the approved text",
         markup=False,
         highlight=False,
     )
-    world.tick()
-    world.show_new()
+    for user in ("U0AM", "U0ADMIN"):
+        world.click(
+            user,
+            lambda origin: ApproveDraft(origin=origin, draft_id=draft.id, text_sha256=shown),  # type: ignore[arg-type]
+        )
+        world.show_new()
+    for path in sorted(world.mail_dir.glob("*.eml")):
+        sent = email.message_from_bytes(path.read_bytes(), policy=email.policy.default)
+        print_(
+            f"   {path.name}, written by the file backend (EMAIL_BACKEND=smtp sends it):",
+            markup=False,
+            highlight=False,
+        )
+        for header in ("From", "To", "Subject", "In-Reply-To", "Message-ID"):
+            print_(f"     {header}: {sent[header]}", markup=False, highlight=False)
+        for line in sent.get_content().strip().splitlines():  # type: ignore[attr-defined]
+            print_(f"     | {line}", markup=False, highlight=False)
+
+
+def later(world: DemoWorld, say: object, *, at: datetime) -> None:
+    print_ = world.console.print
+    print_(
+        f"7. Until {at:%H:%M}, a tick every half hour: escalations nobody acknowledged reach "
+        "the owner's lead",
+        markup=False,
+        highlight=False,
+    )
+    moment = world.clock()
+    while moment < at:
+        moment = min(moment + timedelta(minutes=30), at)
+        world.at(moment)
+        world.tick()
+        world.show_new("     ", heading=f"   {moment:%H:%M}")
     with reading(world.rt.engine) as session:
         waiting = [e for e in escalations.listing(session) if e.status is EscalationStatus.OPEN]
     if not waiting:

@@ -10,6 +10,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
+from pathlib import Path
 from typing import Any
 
 from rich.console import Console
@@ -17,14 +18,16 @@ from slack_sdk import WebClient
 
 from switchboard.bot.escalations import EscalationDriver
 from switchboard.bot.interactions import InteractionRunner, Recorder
+from switchboard.bot.job_kinds import job_kinds
+from switchboard.bot.jobs import JobRunner
 from switchboard.bot.outbox import Outbox, OutboxPolicy
 from switchboard.bot.runtime import Runtime
 from switchboard.bot.slack_standin import Call, SlackStandIn
 from switchboard.bot.slack_transport import SlackTransport
 from switchboard.bot.terminal import slack_message_lines
 from switchboard.bot.tick import Tick, TickReport
-from switchboard.handlers import WORK
 from switchboard.handlers.commands import Command, Origin
+from switchboard.handlers.registry import WORK
 from switchboard.store.manifest import Role
 
 
@@ -42,6 +45,7 @@ class DemoWorld:
     clock: SimulatedClock
     slack: SlackStandIn
     console: Console
+    mail_dir: Path  # approved mail is written here as .eml files: nothing leaves the machine
     seen: int = 0  # stand-in calls already shown
     _requests: int = 0
     people: dict[str, str] = field(default_factory=dict)
@@ -64,6 +68,17 @@ class DemoWorld:
             policy=OutboxPolicy(channel_interval=timedelta(0)),
             on_outcome=self.driver.record_delivery,
         )
+        # Offline whatever the environment says: the template drafter, the file backend.
+        settings = self.rt.settings.model_copy(
+            update={
+                "anthropic_api_key": None,
+                "email_backend": "file",
+                "email_file_dir": self.mail_dir,
+                "email_from": "team@northwind.example",
+            }
+        )
+        kinds = job_kinds(settings, self.rt.engine, self.clock)
+        self.jobs = JobRunner(self.rt.engine, manifest, kinds, self.clock)
         self.record = Recorder(self.rt.interactions, clock=self.clock, wake=lambda: None)
         self.runner = InteractionRunner(
             queue=self.rt.interactions,
@@ -78,7 +93,14 @@ class DemoWorld:
 
     def tick(self) -> TickReport:
         """Everything the scheduler does, as of the simulated clock."""
-        tick = Tick(self.rt.engine, self.rt.manifest, self.clock, self.driver, outbox=self.outbox)
+        tick = Tick(
+            self.rt.engine,
+            self.rt.manifest,
+            self.clock,
+            self.driver,
+            jobs=self.jobs,
+            outbox=self.outbox,
+        )
         tick.trigger = "demo"
         return tick.run()
 
@@ -88,6 +110,7 @@ class DemoWorld:
         url = self.slack.response_url(f"{user}-{self._requests}")
         self.record(make(Origin(user=user, asked_at=self.clock(), response_url=url)), None)
         self.runner.drain()
+        self.jobs.run_due()
         self.outbox.drain()
 
     # -- showing what reached Slack ----------------------------------------------------------
@@ -104,14 +127,24 @@ class DemoWorld:
             return f"DM to {self.people.get(user, user)}"
         return channel
 
-    def show_new(self, indent: str = "   ") -> list[Call]:
-        """Print each message Slack received since the last look; return their calls."""
+    def show_new(self, indent: str = "   ", *, heading: str | None = None) -> list[Call]:
+        """Print each message Slack received since the last look (under `heading`, if there
+        are any); return their calls."""
         calls = [
             c
             for c in self.slack.calls[self.seen :]
             if c.method in ("chat.postMessage", "chat.update", "response_url") and c.status == 200
         ]
+        # A message updated twice in one look (approved, then sent) is shown as it ends.
+        last_update = {_edited(c): i for i, c in enumerate(calls) if c.method == "chat.update"}
+        calls = [
+            c
+            for i, c in enumerate(calls)
+            if c.method != "chat.update" or last_update[_edited(c)] == i
+        ]
         self.seen = len(self.slack.calls)
+        if calls and heading:
+            self.console.print(heading, markup=False, highlight=False)
         for call in calls:
             verb = {"chat.update": "updated", "response_url": "reply"}.get(call.method, "new")
             blocks: Any = SlackStandIn.blocks_of(call)
@@ -122,3 +155,7 @@ class DemoWorld:
             for line in lines[1:]:
                 self.console.print(f"{indent}    {line}", markup=False, highlight=False)
         return calls
+
+
+def _edited(call: Call) -> tuple[str, str]:
+    return str(call.params.get("channel", "")), str(call.params.get("ts", ""))

@@ -133,6 +133,11 @@ shadow:
   min_days: 14
   min_reviewed: 20
   min_agreement_pct: 80
+
+# Writing rules a client asked to relax, by client id (rules: dash, placeholder,
+# ai_disclosure, cheerful_complaint, hedge, ai_phrase, inbound_instructions).
+writing:
+  allow: {}
 """
 
 

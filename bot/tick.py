@@ -21,6 +21,7 @@ from apscheduler.triggers.cron import CronTrigger
 from sqlalchemy import Engine
 
 from switchboard.bot.agent_runs import RUNNABLE, AgentRun, run_agents
+from switchboard.bot.drafting import expire_pending, triage_new
 from switchboard.bot.escalations import EscalationDriver
 from switchboard.bot.jobs import JobRunner
 from switchboard.bot.outbox import Outbox
@@ -53,28 +54,20 @@ def due_agents(engine: Engine, manifest: AgencyManifest, now: datetime) -> list[
     return due
 
 
+@dataclass(frozen=True)
+class TickPart:
+    name: str
+    run: Callable[[], int]  # does its work once; how much it did
+    line: Callable[[int], str]  # the summary line for a tick's total
+
+
 @dataclass
 class TickReport:
-    """What each part did over the whole tick, for one summary line each."""
+    """What each part did over the whole tick."""
 
     agent_runs: list[AgentRun] = field(default_factory=list)
-    steps: int = 0
-    reported: int = 0
-    jobs: int = 0
-    sent: int = 0
+    counts: dict[str, int] = field(default_factory=dict)
     passes: int = 0
-
-    def lines(self, *, outbox: str) -> list[str]:
-        agents = "; ".join(run.summary() for run in self.agent_runs) or "none due"
-        return [
-            f"agents: {agents}",
-            f"escalations: {self.steps} step(s) run",
-            f"auditor: {self.reported} undelivered step(s) reported"
-            if self.reported
-            else "auditor: nothing late",
-            f"jobs: {self.jobs} run",
-            outbox,
-        ]
 
 
 @dataclass
@@ -87,30 +80,66 @@ class Tick:
     outbox: Outbox | None = None  # None in the worker (its thread drains), or without a token
     trigger: str = "tick"
 
+    def parts(self, report: TickReport) -> list[TickPart]:
+        engine, manifest, clock = self.engine, self.manifest, self.clock
+        parts = [
+            TickPart("agents", lambda: self._agents(report), lambda _n: _agents_line(report)),
+            TickPart(
+                "triage",
+                lambda: triage_new(engine, manifest, clock()).total(),
+                _count("triage", "new mail triaged"),
+            ),
+            TickPart("escalations", self.escalations.run_due, _count("escalations", "step(s) run")),
+            TickPart("auditor", self.escalations.audit, _auditor_line),
+            TickPart(
+                "expiry",
+                lambda: expire_pending(engine, manifest, clock()),
+                _count("expiry", "draft(s) expired"),
+            ),
+        ]
+        if self.jobs is not None:
+            parts.append(TickPart("jobs", self.jobs.run_due, _count("jobs", "run")))
+        if self.outbox is not None:
+            parts.append(TickPart("outbox", self.outbox.drain, _count("outbox", "message(s) sent")))
+        return parts
+
     def run(self) -> TickReport:
         report = TickReport()
+        parts = self.parts(report)
         for _ in range(MAX_PASSES):
             report.passes += 1
-            if not self._pass(report):
+            did = 0
+            for part in parts:
+                done = part.run()
+                report.counts[part.name] = report.counts.get(part.name, 0) + done
+                did += done
+            if not did:
                 break
         return report
 
-    def _pass(self, report: TickReport) -> int:
+    def lines(self, report: TickReport) -> list[str]:
+        return [part.line(report.counts.get(part.name, 0)) for part in self.parts(report)]
+
+    def _agents(self, report: TickReport) -> int:
         now = self.clock()
-        did = 0
+        today = now.astimezone(self.manifest.tz).date()
+        ran = 0
         for agent in due_agents(self.engine, self.manifest, now):
-            today = now.astimezone(self.manifest.tz).date()
             runs = run_agents(
                 self.engine, self.manifest, as_of=today, now=now, only=agent, trigger=self.trigger
             )
             report.agent_runs += runs
-            did += len(runs)
-        steps = self.escalations.run_due()
-        reported = self.escalations.audit()
-        jobs = self.jobs.run_due() if self.jobs is not None else 0
-        sent = self.outbox.drain() if self.outbox is not None else 0
-        report.steps += steps
-        report.reported += reported
-        report.jobs += jobs
-        report.sent += sent
-        return did + steps + reported + jobs + sent
+            ran += len(runs)
+        return ran
+
+
+def _count(name: str, what: str) -> Callable[[int], str]:
+    return lambda n: f"{name}: {n} {what}"
+
+
+def _agents_line(report: TickReport) -> str:
+    return "agents: " + ("; ".join(run.summary() for run in report.agent_runs) or "none due")
+
+
+def _auditor_line(n: int) -> str:
+    return f"auditor: {n} undelivered step(s) reported" if n else "auditor: nothing late"

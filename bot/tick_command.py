@@ -12,11 +12,11 @@ from sqlalchemy import func, select
 
 from switchboard.bot.app import outbox_transport
 from switchboard.bot.escalations import EscalationDriver
+from switchboard.bot.job_kinds import job_kinds
 from switchboard.bot.jobs import JobRunner
 from switchboard.bot.outbox import Outbox, OutboxPolicy
 from switchboard.bot.runtime import Runtime
 from switchboard.bot.tick import Tick
-from switchboard.bot.worker import JOB_KINDS
 from switchboard.store.engine import reading
 from switchboard.store.manifest import Role
 from switchboard.store.outbox import OutboxMessage, OutboxState
@@ -39,7 +39,7 @@ def build_tick(rt: Runtime, now: datetime, *, outbox_policy: OutboxPolicy = TICK
             policy=outbox_policy,
             on_outcome=driver.record_delivery,
         )
-    jobs = JobRunner(rt.engine, rt.manifest, JOB_KINDS, clock)
+    jobs = JobRunner(rt.engine, rt.manifest, job_kinds(rt.settings, rt.engine, clock), clock)
     return Tick(rt.engine, rt.manifest, clock, driver, jobs=jobs, outbox=outbox)
 
 
@@ -54,10 +54,10 @@ def run_tick(rt: Runtime, now: datetime) -> list[str]:
     """Run one tick as of `now`; its summary, one line per part."""
     tick = build_tick(rt, now)
     report = tick.run()
+    lines = tick.lines(report)
+    left = unsent(rt)
     if tick.outbox is None:
-        outbox = f"outbox: {unsent(rt)} message(s) queued; no SLACK_BOT_TOKEN, so none were sent"
-    else:
-        left = unsent(rt)
-        waiting = f", {left} waiting to be retried" if left else ""
-        outbox = f"outbox: {report.sent} message(s) sent{waiting}"
-    return [f"tick as of {now.isoformat(timespec='seconds')}", *report.lines(outbox=outbox)]
+        lines.append(f"outbox: {left} message(s) queued; no SLACK_BOT_TOKEN, so none were sent")
+    elif left:
+        lines[-1] += f", {left} waiting to be retried"
+    return [f"tick as of {now.isoformat(timespec='seconds')}", *lines]

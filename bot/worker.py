@@ -31,13 +31,14 @@ from apscheduler.triggers.interval import IntervalTrigger
 from switchboard.bot.app import outbox_transport
 from switchboard.bot.escalations import EscalationDriver
 from switchboard.bot.interactions import InteractionRunner, QueuePolicy, Stop, Wake
+from switchboard.bot.job_kinds import job_kinds
 from switchboard.bot.jobs import JobKind, JobRunner, pools
 from switchboard.bot.outage import Outage
 from switchboard.bot.outbox import Outbox, OutboxPolicy
 from switchboard.bot.runtime import Runtime
 from switchboard.bot.scheduler import Scheduled, Scheduler
 from switchboard.bot.tick import Tick
-from switchboard.handlers import WORK
+from switchboard.handlers.registry import WORK
 from switchboard.store import interactions, runtime_status
 from switchboard.store.engine import transaction
 from switchboard.store.manifest import Role
@@ -50,7 +51,6 @@ HEARTBEAT = timedelta(seconds=10)
 FRESH = timedelta(seconds=30)  # a heartbeat older than this: the worker is not running
 STOP_TIMEOUT = 30.0  # seconds a stopping worker may take to finish what it holds
 TICK_EVERY = 30  # seconds between the scheduled ticks
-JOB_KINDS: dict[str, JobKind] = {}  # filled by the capabilities that queue jobs
 LOG_FORMAT = "%(asctime)s %(levelname)s %(processName)s %(name)s: %(message)s"
 
 
@@ -64,7 +64,7 @@ class Worker:
 
     rt: Runtime
     scheduled: bool = True  # the periodic entries (agents); off for cron-driven deployments
-    job_kinds: Mapping[str, JobKind] = field(default_factory=lambda: JOB_KINDS)
+    job_kinds: Mapping[str, JobKind] | None = None  # default: every kind (bot/job_kinds.py)
     job_threads: int = 2
     queue_policy: QueuePolicy = field(default_factory=QueuePolicy)
     outbox_policy: OutboxPolicy = field(default_factory=OutboxPolicy)
@@ -98,17 +98,22 @@ class Worker:
             on_commit=self.outbox_wake.set,
             outage=self.store_outage,
         )
+        kinds = (
+            self.job_kinds
+            if self.job_kinds is not None
+            else job_kinds(rt.settings, rt.engine, rt.now)
+        )
         self.job_runners = [
             JobRunner(
                 rt.engine,
                 rt.manifest,
-                kinds,
+                pool,
                 rt.now,
                 threads=self.job_threads,
                 on_done=self.outbox_wake.set,
                 outage=self.store_outage,
             )
-            for kinds in pools(self.job_kinds.values()).values()
+            for pool in pools(kinds.values()).values()
         ]
         self.scheduler = Scheduler(self.entries(), rt.manifest.tz)
 
@@ -133,7 +138,7 @@ class Worker:
             return
         for run in report.agent_runs:
             log.info(run.summary())  # a state change: an agent ran
-        if report.agent_runs or report.steps or report.reported:
+        if any(report.counts.values()):
             self.outbox_wake.set()
 
     def beat(self) -> None:

@@ -1,27 +1,5 @@
 """Bolt listeners and the work behind them: parse, authorize, transition, re-render.
 
-Two plain tables come from here: `WORK`, the work the worker runs for each kind of command,
-and `OPS`, the `/ops` command table. `register_all` wires the listeners into a Bolt app for
-the web process; the worker needs only `WORK`.
+The package itself imports nothing, so a view (`handlers.views`) loads without Bolt; the
+tables of all commands and the Bolt wiring are in `handlers.registry`.
 """
-
-from __future__ import annotations
-
-from typing import Any
-
-from slack_bolt import App
-
-from switchboard.handlers import alerts, escalations, ops, owners
-from switchboard.handlers.deps import Deps
-from switchboard.handlers.ops import Subcommand
-from switchboard.handlers.work import NOTICES, Work, combine
-
-WORK: dict[str, Work[Any]] = combine(NOTICES, alerts.WORK, owners.WORK, ops.WORK, escalations.WORK)
-OPS: tuple[Subcommand, ...] = (*ops.SUBCOMMANDS, *escalations.SUBCOMMANDS, *owners.SUBCOMMANDS)
-
-
-def register_all(app: App, deps: Deps) -> None:
-    ops.register(app, deps, OPS)
-    alerts.register(app, deps)
-    owners.register(app, deps)
-    escalations.register(app, deps)

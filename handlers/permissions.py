@@ -19,6 +19,7 @@ class Relation(StrEnum):
     OWNER_LEAD = "the owner's lead"
     ASSIGNEE = "the assignee"
     NOTIFIED = "someone it has notified"
+    CLIENT_OWNER = "the client's owner"
 
 
 @dataclass(frozen=True)
@@ -37,6 +38,12 @@ REASSIGN_ALERT = Rule(
     "reassign this alert", frozenset({Role.ADMIN}), frozenset({Relation.ASSIGNEE})
 )
 REASSIGN_OWNER = Rule("reassign this domain", frozenset({Role.ADMIN}), frozenset({Relation.OWNER}))
+DECIDE_DRAFT = Rule("decide on client email", frozenset({Role.APPROVER}))
+TAKE_MESSAGE = Rule(
+    "hand a client's message to the drafting agent",
+    frozenset({Role.ADMIN, Role.APPROVER}),
+    frozenset({Relation.CLIENT_OWNER}),
+)
 ACK_ESCALATION = Rule(
     "acknowledge this escalation",
     frozenset({Role.ADMIN}),
@@ -57,6 +64,7 @@ def allowed_users(
     owner: str | None = None,
     assignee: str | None = None,
     notified: Collection[str] = (),
+    client_owner: str | None = None,
 ) -> set[str]:
     users: set[str] = set()
     for role in rule.roles:
@@ -66,6 +74,7 @@ def allowed_users(
         Relation.OWNER_LEAD: {lead} if owner and (lead := manifest.lead_of(owner)) else set(),
         Relation.ASSIGNEE: {assignee} if assignee else set(),
         Relation.NOTIFIED: set(notified),
+        Relation.CLIENT_OWNER: {client_owner} if client_owner else set(),
     }
     for relation in rule.relations:
         users |= related[relation]
@@ -80,8 +89,17 @@ def check(
     owner: str | None = None,
     assignee: str | None = None,
     notified: Collection[str] = (),
+    client_owner: str | None = None,
 ) -> Decision:
-    if user in allowed_users(rule, manifest, owner=owner, assignee=assignee, notified=notified):
+    allowed = allowed_users(
+        rule,
+        manifest,
+        owner=owner,
+        assignee=assignee,
+        notified=notified,
+        client_owner=client_owner,
+    )
+    if user in allowed:
         return Decision(True)
     who = [r.value for r in sorted(rule.relations)] + [f"an {r.value}" for r in sorted(rule.roles)]
     return Decision(False, f"Only {_join(who)} can {rule.verb}.")

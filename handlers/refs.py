@@ -22,11 +22,14 @@ class ActionId(StrEnum):
     SHADOW_AGREE = "shadow.agree"
     SHADOW_DISAGREE = "shadow.disagree"
     OWNER_REASSIGN = "owner.reassign"
+    DRAFT_RETRY = "draft.retry"  # send again after a send that failed
+    DRAFT_REDRAFT = "draft.redraft"  # write a new draft after one expired
 
 
 class CallbackId(StrEnum):
     DRAFT_EDIT = "draft.edit"
     DRAFT_REJECT = "draft.reject"
+    DRAFT_CLIENT = "draft.client"  # the message shortcut's client picker
     OWNER_REASSIGN = "owner.reassign"
     ALERT_REASSIGN = "alert.reassign"
 
@@ -35,6 +38,11 @@ class CallbackId(StrEnum):
 # value is read back the same way; block ids name the inputs.
 INPUT_ACTION = "value"
 ASSIGNEE_BLOCK = "assignee"
+BODY_BLOCK = "body"
+REASON_BLOCK = "reason"
+CLIENT_BLOCK = "client"
+SENDER_BLOCK = "sender"
+SHORTCUT = "draft.from_message"  # the message shortcut's callback id
 
 
 class BadReference(ValueError):
@@ -61,6 +69,21 @@ class AlertRef(_Ref):
 
 class EscalationRef(_Ref):
     escalation_id: int = Field(ge=1)
+
+
+class DraftRef(_Ref):
+    draft_id: int = Field(ge=1)
+    # For Approve: the SHA-256 of the text the person saw, so a changed text is refused.
+    text_sha256: str | None = Field(default=None, pattern=r"^[0-9a-f]{64}$")
+
+
+class MessageRef(_Ref):
+    """A Slack message a shortcut was used on, carried by the modal to its submission
+    (private metadata holds 3,000 characters: a longer text is clipped)."""
+
+    channel: str = Field(pattern=r"^[CGD][A-Z0-9]{2,31}$")
+    ts: str = Field(pattern=r"^[0-9]{1,12}\.[0-9]{1,8}$")
+    text: str = Field(max_length=2600)
 
 
 class DomainRef(_Ref):

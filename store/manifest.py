@@ -187,6 +187,11 @@ class Shadow(_Strict):
     min_agreement_pct: Decimal = Field(default=Decimal(80), ge=0, le=100)
 
 
+class Writing(_Strict):
+    # Writing rules a client has asked to relax, by client id: {C01: [hedge]}.
+    allow: dict[str, list[str]] = {}
+
+
 class AgencyManifest(_Strict):
     agency: str = Field(min_length=1)
     timezone: Annotated[str, AfterValidator(_zone)]
@@ -200,6 +205,7 @@ class AgencyManifest(_Strict):
     business_hours: BusinessHours = BusinessHours()
     approvals: Approvals = Approvals()
     shadow: Shadow = Shadow()
+    writing: Writing = Writing()
 
     @property
     def tz(self) -> ZoneInfo:

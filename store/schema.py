@@ -6,7 +6,7 @@ from switchboard.store.agent_state import AgentRun, AgentState
 from switchboard.store.alerts import Alert
 from switchboard.store.audit import AuditEvent
 from switchboard.store.briefings import BriefingRun
-from switchboard.store.drafts import Approval, Draft
+from switchboard.store.drafts import Approval, Draft, EmailTriage
 from switchboard.store.escalations import Escalation, EscalationStep
 from switchboard.store.interactions import Interaction
 from switchboard.store.jobs import Job
@@ -37,6 +37,7 @@ __all__ = [
     "Client",
     "DomainOwner",
     "Draft",
+    "EmailTriage",
     "Escalation",
     "EscalationStep",
     "Exclusion",

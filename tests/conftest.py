@@ -23,15 +23,14 @@ from switchboard.store.engine import normalize_url, open_store
 from switchboard.store.manifest import AgencyManifest, load_manifest
 from switchboard.store.schema import metadata
 
-# The `live` fixture: the whole app on loopback, for end-to-end tests.
-pytest_plugins = ["tests.live_slack"]
+# `live`: the whole app on loopback, for end-to-end tests. `session_guards`: no thread
+# outlives the run, no teardown hangs, no bare `import store` (see the module).
+pytest_plugins = ["tests.live_slack", "tests.session_guards"]
 
 REPO = Path(__file__).resolve().parent.parent
 EXAMPLE_MANIFEST = REPO / "manifests" / "agency.example.yaml"
 POSTGRES_URL = os.environ.get("SWITCHBOARD_TEST_POSTGRES_URL")
 BACKENDS = ["sqlite", "postgres"] if POSTGRES_URL else ["sqlite"]
-# No thread outlives the run, no teardown hangs, no bare `import store` (see the module).
-pytest_plugins = ["tests.session_guards"]
 
 
 class FakeClock:

@@ -170,7 +170,7 @@ def unsent(engine: Engine) -> int:
         return session.scalar(query)
 
 
-def settings_for(url: str, fake: FakeSlack) -> Settings:
+def settings_for(url: str, fake: FakeSlack, mail_dir: Path) -> Settings:
     return Settings(
         _env_file=None,
         database_url=url,
@@ -178,6 +178,7 @@ def settings_for(url: str, fake: FakeSlack) -> Settings:
         slack_signing_secret=SecretStr(SECRET),
         slack_app_token=None,
         slack_api_url=fake.api_url,
+        email_file_dir=mail_dir,  # the file backend: sent mail is .eml files here
     )
 
 
@@ -188,7 +189,7 @@ def live(tmp_path: Path, sqlite_template: Path, manifest: AgencyManifest) -> Ite
     template_engine.dispose()
     with ExitStack() as stack:
         fake = stack.enter_context(FakeSlack())
-        rt = Runtime(preset=settings_for(url, fake), clock=clock)
+        rt = Runtime(preset=settings_for(url, fake, tmp_path / "mail"), clock=clock)
         stack.callback(rt.close)
         builder = AgencyBuilder().client("C1").account("A1", "C1").budget("A1", "2026-03", "3100")
         builder.spend_each_day("A1", date(2026, 3, 1), date(2026, 3, 15), "150.00")  # +50%

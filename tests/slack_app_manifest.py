@@ -149,9 +149,17 @@ class SlashCommand(_Slack):
     should_escape: bool = False
 
 
+class Shortcut(_Slack):
+    name: str = Field(min_length=1, max_length=24)
+    type: str = Field(pattern=r"^(message|global)$")
+    callback_id: str = Field(min_length=1, max_length=255)
+    description: str = Field(min_length=1, max_length=150)
+
+
 class Features(_Slack):
     bot_user: BotUser | None = None
     slash_commands: list[SlashCommand] | None = Field(default=None, min_length=1, max_length=50)
+    shortcuts: list[Shortcut] | None = Field(default=None, min_length=1, max_length=10)
 
     @field_validator("slash_commands")
     @classmethod

@@ -116,7 +116,10 @@ def view_submission(
     user: str,
     view_id: str = "V0MODAL",
     view_hash: str = "1700000000.aBcD",
+    values: dict[str, Any] | None = None,
 ) -> str:
+    """A modal's submission: by default the person picker's, or the inputs in `values`
+    (block id → the input's state, e.g. `{"type": "plain_text_input", "value": "..."}`)."""
     payload = {
         "type": "view_submission",
         "team": {"id": "T0FAKE", "domain": "fake"},
@@ -131,10 +134,42 @@ def view_submission(
             "callback_id": callback_id,
             "private_metadata": metadata,
             "state": {
-                "values": {
-                    "assignee": {"value": {"type": "users_select", "selected_user": selected_user}}
-                }
+                "values": (
+                    {block: {"value": state} for block, state in values.items()}
+                    if values is not None
+                    else {
+                        "assignee": {
+                            "value": {"type": "users_select", "selected_user": selected_user}
+                        }
+                    }
+                )
             },
         },
+    }
+    return urllib.parse.urlencode({"payload": json.dumps(payload)})
+
+
+def message_shortcut(
+    callback_id: str,
+    *,
+    user: str,
+    channel: str,
+    ts: str,
+    text: str,
+    response_url: str,
+    trigger_id: str = "1337.42.trigger",
+) -> str:
+    """A message shortcut used on the message `ts` in `channel`."""
+    payload = {
+        "type": "message_action",
+        "callback_id": callback_id,
+        "token": "legacy-token",
+        "action_ts": "1700000200.000001",
+        "team": {"id": "T0FAKE", "domain": "fake"},
+        "user": {"id": user, "username": user.lower(), "team_id": "T0FAKE"},
+        "channel": {"id": channel, "name": "acme-shared"},
+        "message": {"type": "message", "user": "U0CLIENT", "ts": ts, "text": text},
+        "response_url": response_url,
+        "trigger_id": trigger_id,
     }
     return urllib.parse.urlencode({"payload": json.dumps(payload)})

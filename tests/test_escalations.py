@@ -30,10 +30,10 @@ from switchboard.bot.outbox import Outbox, OutboxPolicy
 from switchboard.bot.runtime import seed
 from switchboard.bot.slack_transport import SlackTransport
 from switchboard.bot.tick import Tick
-from switchboard.handlers import WORK
 from switchboard.handlers.alerts import AckAlert
 from switchboard.handlers.commands import Origin
 from switchboard.handlers.escalations import AckEscalation, ListEscalations
+from switchboard.handlers.registry import WORK
 from switchboard.handlers.work import apply
 from switchboard.store import alerts, escalations
 from switchboard.store.alerts import Alert, AlertState
@@ -469,9 +469,10 @@ def test_switchboard_tick_as_a_process_drives_an_escalation_against_the_web_api(
 
     assert first.returncode == 0, first.stderr
     lines = first.stdout.splitlines()
+    part = {line.split(":")[0]: line for line in lines[1:]}
     assert lines[0] == "tick as of 2026-03-16T10:00:00-04:00"
-    assert lines[1].startswith("agents: pacing 2026-03-16: ")  # never run before: due at once
-    assert lines[2] == "escalations: 1 step(s) run"
+    assert part["agents"].startswith("agents: pacing 2026-03-16: ")  # never run: due at once
+    assert part["escalations"] == "escalations: 1 step(s) run"
     assert lines[-1].startswith("outbox: ") and "sent" in lines[-1]
     assert second.returncode == 0, second.stderr
     assert dms == {"DU0AM", "DU0LEAD"}

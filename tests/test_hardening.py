@@ -24,8 +24,8 @@ from sqlalchemy.exc import OperationalError
 from switchboard.bot.interactions import InteractionRunner, QueuePolicy
 from switchboard.bot.runtime import seed
 from switchboard.bot.server import wsgi_app
-from switchboard.handlers import WORK
 from switchboard.handlers.refs import AlertRef
+from switchboard.handlers.registry import WORK
 from switchboard.store import interactions
 from switchboard.store.agent_state import AgentState
 from switchboard.store.engine import reading

@@ -455,6 +455,7 @@ def test_socket_mode_uses_the_app_token_and_the_same_listeners(
     assert handler.client.app_token == "xapp-1-test"
     assert handler.client.web_client.base_url == "http://127.0.0.1:9/api/"
     # /ops, alert.ack, alert.reassign and its modal, owner.reassign and its modal,
-    # escalation.ack: the one set of listeners both transports dispatch to.
-    assert len(app._listeners) == 7
+    # escalation.ack, draft approve/retry/redraft/edit/reject, the edit and reject modals,
+    # the message shortcut and its client modal: the one set both transports dispatch to.
+    assert len(app._listeners) == 16
     engine.dispose()

@@ -21,9 +21,9 @@ import pytest
 from slack_sdk.models.blocks import ActionsBlock, Block, DividerBlock
 from slack_sdk.models.views import View
 
-from switchboard.handlers import OPS
 from switchboard.handlers.ops import help_message
 from switchboard.handlers.refs import ActionId, AlertRef, CallbackId, DomainRef
+from switchboard.handlers.registry import OPS
 from switchboard.handlers.views import alerts as alert_views
 from switchboard.handlers.views import escalations as escalation_views
 from switchboard.handlers.views import modals

@@ -10,7 +10,7 @@ from zoneinfo import ZoneInfo
 
 from slack_sdk.models.blocks import ActionsBlock, Block, ButtonElement, DividerBlock
 
-from switchboard.handlers.refs import ActionId, EscalationRef
+from switchboard.handlers.refs import ActionId, DraftRef, EscalationRef
 from switchboard.handlers.views.limits import context, fit, section
 from switchboard.handlers.views.message import Message
 from switchboard.handlers.views.text import age, escape, local_time, mention
@@ -54,17 +54,24 @@ def _outcome(escalation: Escalation, tz: ZoneInfo) -> str:
 
 
 def _button(escalation: Escalation) -> ActionsBlock:
-    return ActionsBlock(
-        block_id=f"escalation-{escalation.id}",
-        elements=[
+    elements = [
+        ButtonElement(
+            text="Acknowledge",
+            action_id=ActionId.ESCALATION_ACK,
+            value=EscalationRef(escalation_id=escalation.id).encode(),  # type: ignore[arg-type]
+            style="primary",
+        )
+    ]
+    redraft = escalation.context.get("redraft")  # an expired draft's escalation
+    if isinstance(redraft, int):
+        elements.append(
             ButtonElement(
-                text="Acknowledge",
-                action_id=ActionId.ESCALATION_ACK,
-                value=EscalationRef(escalation_id=escalation.id).encode(),  # type: ignore[arg-type]
-                style="primary",
+                text="Redraft",
+                action_id=ActionId.DRAFT_REDRAFT,
+                value=DraftRef(draft_id=redraft).encode(),
             )
-        ],
-    )
+        )
+    return ActionsBlock(block_id=f"escalation-{escalation.id}", elements=elements)
 
 
 def _why(step: StepView) -> str:
