@@ -23,7 +23,7 @@ from switchboard.store.manifest import Pacing
 ACTOR = "agent:pacing"
 RENOTIFY_POINTS = Decimal(10)
 TENTH = Decimal("0.1")
-_DIRECTION = {
+DIRECTION = {
     PaceStatus.OVER: AlertDirection.OVER,
     PaceStatus.UNDER: AlertDirection.UNDER,
     PaceStatus.DARK: AlertDirection.DARK,
@@ -113,7 +113,7 @@ def record_findings(
                 alert.updated_at = now
 
     for finding in report.accounts:
-        direction = _DIRECTION.get(finding.status)
+        direction = DIRECTION.get(finding.status)
         if direction is None:
             continue
         alert = standing.get((finding.account_id, direction))

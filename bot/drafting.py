@@ -15,6 +15,7 @@ from datetime import datetime
 from sqlalchemy import Engine, select
 from sqlmodel import Session
 
+from switchboard.agents.autonomy import Output, OutputKind
 from switchboard.agents.drafting import (
     PROMPT_VERSION,
     AnthropicDrafter,
@@ -22,6 +23,7 @@ from switchboard.agents.drafting import (
     DraftingFailed,
     DraftRequest,
     OfflineDrafter,
+    Written,
     write_draft,
 )
 from switchboard.bot.jobs import GiveUp, JobContext, JobKind
@@ -29,6 +31,7 @@ from switchboard.bot.settings import Settings
 from switchboard.handlers.draft_posts import drafting_failed, post_for_approval, refresh
 from switchboard.handlers.escalation_posts import open_escalation
 from switchboard.handlers.mail_intake import AGENT, DRAFT_JOB, queue_draft, take_in
+from switchboard.handlers.shadow_posts import gate
 from switchboard.handlers.views.text import mention
 from switchboard.store import drafts
 from switchboard.store.drafts import Draft, DraftState, EmailTriage, Verdict
@@ -146,6 +149,10 @@ def draft_job(drafter: Drafter) -> JobKind:
         now = ctx.clock()
         with transaction(ctx.engine) as session:
             inbound = session.get_one(InboundEmail, message_id)
+            if not gate(
+                session, _would_draft(request, inbound, written), manifest=ctx.manifest, now=now
+            ):
+                return  # in shadow: shown in the shadow channel, never to the approvers
             draft = drafts.add_draft(
                 session,
                 Draft(
@@ -166,6 +173,19 @@ def draft_job(drafter: Drafter) -> JobKind:
             post_for_approval(session, draft, manifest=ctx.manifest, now=now)
 
     return JobKind(DRAFT_JOB, write, max_attempts=1)
+
+
+def _would_draft(request: DraftRequest, inbound: InboundEmail, written: Written) -> Output:
+    flags = ", ".join(f"{f['rule']} ({f['level']})" for f in written.flags) or "none"
+    return Output(
+        agent=AGENT,
+        kind=OutputKind.DRAFT,
+        key=f"draft:{inbound.message_id}",
+        what=f'drafted a reply to {request.client_name}: "{_reply_subject(inbound.subject)}"',
+        for_whom=f"the approvers in the approvals channel, then {inbound.from_email}",
+        why=f'{inbound.from_email} wrote "{inbound.subject}"; writing-rule flags: {flags}',
+        detail=written.text,
+    )
 
 
 def _reply_subject(subject: str) -> str:

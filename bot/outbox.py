@@ -29,6 +29,7 @@ from switchboard.bot.delivery import Delivery
 from switchboard.bot.outage import Outage
 from switchboard.bot.slack_transport import CHANNEL_REFUSED, SlackTransport, Undelivered
 from switchboard.store import audit
+from switchboard.store.agent_state import not_held
 from switchboard.store.engine import skip_locked, transaction
 from switchboard.store.leases import Lease, claim, claimable, finish
 from switchboard.store.outbox import OutboxKind, OutboxMessage, OutboxState, by_key, enqueue
@@ -136,9 +137,15 @@ class Outbox:
         unsent = (OutboxState.PENDING, OutboxState.SENDING)
         earlier = aliased(OutboxMessage)
         recent = aliased(OutboxMessage)
+        # A paused agent's messages are held where they are: skipped when a lane's head is
+        # chosen, so they block nobody, and sent in their turn once the agent resumes.
         head_id = (
             select(func.min(earlier.id))
-            .where(earlier.channel == OutboxMessage.channel, earlier.state.in_(unsent))
+            .where(
+                earlier.channel == OutboxMessage.channel,
+                earlier.state.in_(unsent),
+                not_held(earlier.agent),
+            )
             .scalar_subquery()
         )
         lane_busy = (
@@ -159,6 +166,7 @@ class Outbox:
                 OutboxMessage.state.in_(unsent),
                 OutboxMessage.next_attempt_at <= now,
                 claimable(OutboxMessage, now),
+                not_held(OutboxMessage.agent),
             )
             .order_by(OutboxMessage.id)
             .limit(self.policy.batch)
@@ -192,8 +200,10 @@ class Outbox:
         if row.parent_key and (parent is None or parent.ts is None):
             if parent is not None and parent.state is OutboxState.FAILED:
                 self._fail(row, lease, f"parent message {row.parent_key} failed")
-            else:
-                self._retry(row, lease, "waiting for parent message", timedelta(seconds=5))
+            else:  # not sent yet (held with a paused agent, say): waiting uses no attempt
+                self._retry(
+                    row, lease, "waiting for parent message", timedelta(seconds=5), count=False
+                )
             return True
         try:
             found = self._already_posted(row, parent) if item.orphaned else None

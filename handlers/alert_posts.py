@@ -12,13 +12,21 @@ from typing import Any
 
 from sqlmodel import Session, select
 
-from switchboard.agents.pacing_alerts import AlertChange, ChangeKind
-from switchboard.handlers.escalation_posts import close_for, open_escalation
+from switchboard.agents.autonomy import Output, OutputKind
+from switchboard.agents.pacing import PacingReport
+from switchboard.agents.pacing_alerts import DIRECTION, AlertChange, ChangeKind
+from switchboard.handlers.escalation_posts import (
+    close_for,
+    describe_policy,
+    open_escalation,
+    policy_of,
+)
+from switchboard.handlers.shadow_posts import keep
 from switchboard.handlers.views import alerts as views
 from switchboard.handlers.views.alerts import AlertLabel
 from switchboard.handlers.views.message import Message
 from switchboard.store import alerts
-from switchboard.store.alerts import Alert, AlertState
+from switchboard.store.alerts import Alert, AlertDirection, AlertState
 from switchboard.store.manifest import AgencyManifest
 from switchboard.store.outbox import OutboxKind, enqueue, exists
 from switchboard.store.source_data import AdAccount, Client
@@ -161,3 +169,71 @@ def publish_changes(
         else:  # resolved or suppressed: the post shows the new state
             event = f"{change.kind.value}:{alert.updated_at.isoformat()}"
             refresh(session, alert, event=event, manifest=manifest, now=now, names=names)
+
+
+_WOULD_ALERT = {
+    AlertDirection.OVER: "an over-pacing alert",
+    AlertDirection.UNDER: "an under-pacing alert",
+    AlertDirection.DARK: "a dark-account alert (three days of zero spend)",
+}
+
+
+def publish_shadow(
+    session: Session,
+    report: PacingReport,
+    *,
+    manifest: AgencyManifest,
+    owner: str,
+    now: datetime,
+) -> int:
+    """A shadow run: each alert it would have raised, and each escalation it would have
+    started, as a "Would have ..." post; no alert row, no message to anyone else.
+
+    One output per account, month and kind of alert, however often the agent runs; returns
+    how many are new.
+    """
+    person = manifest.person(owner)
+    owner_name = person.name if person else owner
+    policy = policy_of(manifest, AGENT)
+    kept = 0
+    for finding in report.accounts:
+        direction = DIRECTION.get(finding.status)
+        if direction is None or not finding.alert:
+            continue  # on track, or held back by a cross-check: nobody would be told
+        client = session.get(Client, finding.client_id)
+        account = session.get(AdAccount, finding.account_id)
+        about = (
+            f"{client.name if client else finding.client_id}, "
+            f"{account.name if account else finding.account_id} ({finding.account_id})"
+        )
+        deviation = (
+            "" if finding.deviation_pct is None else f"{finding.deviation_pct + 0:+.1f}% vs plan"
+        )
+        why = (
+            f"{deviation or direction.value}, spend to date {finding.spend_to_date} against a "
+            f"plan of {finding.plan_to_date} ({finding.month})"
+        )
+        event = f"{finding.account_id}:{finding.month}:{direction.value}"
+        outputs = [
+            Output(
+                agent=AGENT,
+                kind=OutputKind.ALERT,
+                key=f"alert:{event}",
+                what=f"posted {_WOULD_ALERT[direction]} for {about}",
+                for_whom=f"the alerts channel, assigned to {owner_name}",
+                why=why,
+            )
+        ]
+        if policy is not None:
+            outputs.append(
+                Output(
+                    agent=AGENT,
+                    kind=OutputKind.ESCALATION,
+                    key=f"escalation:{event}",
+                    what=f"escalated the alert for {about} under the {policy} policy",
+                    for_whom=describe_policy(manifest, policy, owner_name),
+                    why=why,
+                )
+            )
+        kept += sum(keep(session, output, manifest=manifest, now=now) for output in outputs)
+    return kept

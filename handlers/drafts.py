@@ -105,8 +105,7 @@ def queue_send(ctx: WorkContext, draft: Draft, *, note: str) -> None:
         kind=SEND_JOB,
         key=f"email:{draft.id}:{note}",
         payload={"draft_id": draft.id},
-        agent="drafting",
-        now=ctx.now,
+        now=ctx.now,  # no agent: a person approved it, so a pause of drafting holds it not
     )
 
 

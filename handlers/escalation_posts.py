@@ -12,6 +12,7 @@ from typing import Any
 
 from sqlmodel import Session
 
+from switchboard.agents.autonomy import Output, OutputKind
 from switchboard.agents.escalation_policy import (
     BusinessCalendar,
     Target,
@@ -19,11 +20,12 @@ from switchboard.agents.escalation_policy import (
     level_spec,
     owner_of,
 )
+from switchboard.handlers.shadow_posts import gate
 from switchboard.handlers.views import escalations as views
 from switchboard.handlers.views.escalations import StepView
 from switchboard.store import escalations
 from switchboard.store.escalations import Escalation, EscalationStep, StepState, Via, step_key
-from switchboard.store.manifest import AgencyManifest
+from switchboard.store.manifest import NEXT_BUSINESS_DAY, AgencyManifest
 from switchboard.store.outbox import OutboxKind, enqueue
 
 
@@ -44,11 +46,23 @@ def open_escalation(
 ) -> Escalation | None:
     """Open an escalation for `subject` under the policy `agent` names in the manifest.
 
-    None when the agent names no policy, or the subject already has an active escalation.
-    The policy is copied: a manifest edited later changes nothing running.
+    None when the agent names no policy, the subject already has an active escalation, or
+    the agent may not act (in shadow it is a "Would have ..." post instead; see
+    `shadow_posts.gate`). The policy is copied: a manifest edited later changes nothing
+    running.
     """
     name = policy_of(manifest, agent)
     if name is None:
+        return None
+    would = Output(
+        agent=agent,
+        kind=OutputKind.ESCALATION,
+        key=f"escalation:{subject}",
+        what=f"escalated: {context.get('headline') or subject}",
+        for_whom=describe_policy(manifest, name, None),
+        why="; ".join(str(line) for line in context.get("details", [])) or subject,
+    )
+    if not gate(session, would, manifest=manifest, now=now):
         return None
     policy = [level.model_dump() for level in manifest.escalation_policies[name]]
     first = due_after(level_spec(policy, 1), now, BusinessCalendar.of(manifest))
@@ -63,6 +77,27 @@ def open_escalation(
         actor=f"agent:{agent}",
         now=now,
     )
+
+
+def describe_policy(manifest: AgencyManifest, name: str, owner: str | None) -> str:
+    """A policy's levels in words: `Ana by DM at once, then Ana's lead by DM after 2h, ...`."""
+    who = owner or "the owner"
+    parts = []
+    for level in manifest.escalation_policies.get(name, []):
+        if level.channel is not None:
+            target = f"#{level.channel}"
+        elif level.notify == "owner":
+            target = f"{who} by DM"
+        elif level.notify == "lead":
+            target = f"{who}'s lead by DM"
+        else:
+            person = manifest.person(level.notify)
+            target = f"{person.name if person else level.notify} by DM"
+        when = "at once" if level.after in ("0m", "0s", "0h", "0d") else f"after {level.after}"
+        if level.after == NEXT_BUSINESS_DAY:
+            when = "the next business day"
+        parts.append(f"{target} {when}")
+    return f"{', then '.join(parts)} (policy {name})" if parts else f"policy {name}"
 
 
 def _view(step: EscalationStep, owner: str | None) -> StepView:

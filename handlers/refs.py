@@ -32,6 +32,7 @@ class CallbackId(StrEnum):
     DRAFT_CLIENT = "draft.client"  # the message shortcut's client picker
     OWNER_REASSIGN = "owner.reassign"
     ALERT_REASSIGN = "alert.reassign"
+    SHADOW_DISAGREE = "shadow.disagree"  # the optional note with a Disagree
 
 
 # Inside modals: each input block holds one element with this action id, so every input's
@@ -42,6 +43,7 @@ BODY_BLOCK = "body"
 REASON_BLOCK = "reason"
 CLIENT_BLOCK = "client"
 SENDER_BLOCK = "sender"
+NOTE_BLOCK = "note"
 SHORTCUT = "draft.from_message"  # the message shortcut's callback id
 
 
@@ -84,6 +86,10 @@ class MessageRef(_Ref):
     channel: str = Field(pattern=r"^[CGD][A-Z0-9]{2,31}$")
     ts: str = Field(pattern=r"^[0-9]{1,12}\.[0-9]{1,8}$")
     text: str = Field(max_length=2600)
+
+
+class ShadowRef(_Ref):
+    output_id: int = Field(ge=1)
 
 
 class DomainRef(_Ref):

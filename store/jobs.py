@@ -17,6 +17,7 @@ from typing import Any
 from sqlalchemy import JSON, Column, Index, LargeBinary, select
 from sqlmodel import Field, Session
 
+from switchboard.store.agent_state import not_held
 from switchboard.store.engine import upsert_insert
 from switchboard.store.leases import Leasable, Lease, claim, claimable
 from switchboard.store.types import UTCDateTime, enum_type
@@ -93,6 +94,7 @@ def claim_due(
             Job.state.in_([JobState.PENDING, JobState.RUNNING]),
             Job.run_at <= now,
             claimable(Job, now),
+            not_held(Job.agent),  # a paused agent's jobs wait for its resume
         )
         .order_by(Job.run_at, Job.id)
         .limit(limit)

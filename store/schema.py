@@ -13,6 +13,7 @@ from switchboard.store.jobs import Job
 from switchboard.store.outbox import OutboxMessage
 from switchboard.store.ownership import DomainOwner
 from switchboard.store.runtime_status import RuntimeStatus
+from switchboard.store.shadow import ShadowOutput, ShadowReview
 from switchboard.store.source_data import (
     AdAccount,
     Budget,
@@ -47,6 +48,8 @@ __all__ = [
     "OutboxMessage",
     "Project",
     "RuntimeStatus",
+    "ShadowOutput",
+    "ShadowReview",
     "SpendDay",
     "metadata",
 ]

@@ -13,6 +13,7 @@ from datetime import datetime
 from enum import Enum
 from typing import Any
 
+from sqlalchemy import inspect as sa_inspect
 from sqlalchemy import or_, update
 from sqlmodel import Session, SQLModel
 
@@ -45,9 +46,10 @@ def compare_and_set(
     matches = column.in_([value for value in allowed if value is not None])
     if None in allowed:  # SQL's `IN (NULL)` never matches
         matches = or_(matches, column.is_(None))
+    [key] = sa_inspect(model).primary_key  # `id`, or a natural key such as an agent's name
     statement = (
         update(model)
-        .where(model.id == row_id, matches)  # type: ignore[attr-defined]
+        .where(key == row_id, matches)
         .values({field: to, **values})
         .execution_options(synchronize_session=False)
     )
@@ -55,7 +57,7 @@ def compare_and_set(
     if won:
         # The ORM copy (if loaded) is stale now; reload on next access.
         for obj in list(session.identity_map.values()):
-            if isinstance(obj, model) and getattr(obj, "id", None) == row_id:
+            if isinstance(obj, model) and getattr(obj, key.name, None) == row_id:
                 session.expire(obj)
     return won
 
