@@ -6,23 +6,28 @@ pause from Slack takes effect at the next run.
 
 from __future__ import annotations
 
+import logging
 from collections import Counter
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import date, datetime
 
 from sqlalchemy import Engine
+from sqlmodel import Session
 
 from switchboard.agents.pacing import evaluate
 from switchboard.agents.pacing_alerts import AlertChange, record_findings
 from switchboard.bot.drafting import queue_drafts, triage_new
-from switchboard.handlers.alert_posts import publish_changes
+from switchboard.handlers.alert_posts import publish_changes, publish_shadow
+from switchboard.handlers.escalation_posts import open_breaker_escalation
 from switchboard.store import agent_state
 from switchboard.store.agent_state import Autonomy
 from switchboard.store.drafts import Verdict
 from switchboard.store.engine import transaction
 from switchboard.store.manifest import AgencyManifest
 from switchboard.store.ownership import DomainOwner
+
+log = logging.getLogger(__name__)
 
 
 @dataclass
@@ -32,8 +37,13 @@ class AgentRun:
     skipped: str | None = None  # why it did not run
     changes: list[AlertChange] = field(default_factory=list)
     notes: list[str] = field(default_factory=list)  # what an agent without alerts did
+    failed: str | None = None  # the error a failed run raised
 
     def summary(self) -> str:
+        if self.failed:
+            return f"{self.agent} {self.as_of}: failed: {self.failed}" + "".join(
+                f"; {note}" for note in self.notes
+            )
         if self.skipped:
             return f"{self.agent}: skipped ({self.skipped})"
         if self.notes:
@@ -53,11 +63,16 @@ def run_pacing(engine: Engine, manifest: AgencyManifest, *, as_of: date, now: da
         run.skipped = "it owns no domain in the manifest"
         return run
     with transaction(engine) as session:
-        if agent_state.level(session, "pacing") is Autonomy.PAUSED:
+        level = agent_state.level(session, "pacing")
+        if level is Autonomy.PAUSED:
             run.skipped = "paused"
             return run
         report = evaluate(session, as_of=as_of, thresholds=manifest.pacing)
         owner = session.get_one(DomainOwner, domain).owner
+        if level is Autonomy.SHADOW:
+            kept = publish_shadow(session, report, manifest=manifest, owner=owner, now=now)
+            run.notes.append(f"{kept} new would-have output(s) in the shadow channel (shadow)")
+            return run
         run.changes = record_findings(
             session, report, thresholds=manifest.pacing, domain=domain, assignee=owner, now=now
         )
@@ -84,6 +99,8 @@ def run_drafting(
     return run
 
 
+BREAKER_FAILURES = 3  # failed runs in a row that pause an agent
+
 # The agents `switchboard agents run` and the scheduler can run, by manifest name.
 RUNNERS: dict[str, Callable[..., AgentRun]] = {"pacing": run_pacing, "drafting": run_drafting}
 RUNNABLE = tuple(RUNNERS)
@@ -98,14 +115,62 @@ def run_agents(
     only: str | None = None,
     trigger: str = "cli",
 ) -> list[AgentRun]:
-    """Run every runnable agent (or `only` that one) for `as_of`; each run is recorded."""
+    """Run every runnable agent (or `only` that one) for `as_of`; each run is recorded.
+
+    A run that fails is recorded as failed and the others still run; an agent whose runs
+    fail three times in a row is paused and its domain's owner told (the circuit breaker).
+    """
     names = [only] if only else [a for a in RUNNABLE if a in manifest.agents]
     runs = []
     for name in names:
-        run = RUNNERS[name](engine, manifest, as_of=as_of, now=now)
+        try:
+            run = RUNNERS[name](engine, manifest, as_of=as_of, now=now)
+        except Exception as error:  # any failure counts towards the breaker
+            log.exception("agent %s failed", name)
+            run = AgentRun(name, as_of, failed=f"{type(error).__name__}: {error}")
         with transaction(engine) as session:
+            if run.failed:
+                trip_if_due(session, run, manifest=manifest, now=now)
+            elif not run.skipped:
+                agent_state.run_worked(session, name)
             agent_state.record_run(
                 session, agent=name, as_of=as_of, ran_at=now, trigger=trigger, outcome=run.summary()
             )
         runs.append(run)
     return runs
+
+
+def trip_if_due(
+    session: Session, run: AgentRun, *, manifest: AgencyManifest, now: datetime
+) -> None:
+    """Count a failed run; at the third in a row, pause the agent and tell its owner."""
+    failures = agent_state.run_failed(session, run.agent)
+    if failures < BREAKER_FAILURES:
+        return
+    state = agent_state.get(session, run.agent)
+    if state is None or state.autonomy is Autonomy.PAUSED:
+        return
+    agent_state.change_level(
+        session,
+        run.agent,
+        expected=state.autonomy,
+        to=Autonomy.PAUSED,
+        actor="circuit-breaker",
+        now=now,
+        reason=f"{failures} failed runs in a row; last: {run.failed}",
+        paused_from=state.autonomy,
+    )
+    run.notes.append(f"paused by the circuit breaker after {failures} failed runs in a row")
+    domain = manifest.domain_of(run.agent)
+    if domain is None:
+        log.warning("agent %s was paused but owns no domain: nobody to tell", run.agent)
+        return
+    open_breaker_escalation(
+        session,
+        agent=run.agent,
+        domain=domain,
+        failures=failures,
+        error=run.failed or "",
+        manifest=manifest,
+        now=now,
+    )

@@ -31,6 +31,7 @@ from switchboard.store.source_data import AdAccount, Client
 
 # `switchboard alerts` and `audit` do not load the pacing agent: only its types are named here.
 if TYPE_CHECKING:
+    from switchboard.agents.autonomy import AgentStatus
     from switchboard.agents.pacing import AccountPace, PacingReport
 
 _STATUS_STYLE = {  # by PaceStatus value
@@ -424,6 +425,43 @@ def drafts_table(
                 "written": plain(_when(draft.created_at, tz)),
                 "decided": plain(decided),
                 "sent": plain(_when(draft.sent_at, tz)),
+            }
+        )
+    return table
+
+
+AGENT_COLUMNS = {
+    "agent": Column("agent"),
+    "level": Column("level"),
+    "domain": Column("domain"),
+    "in shadow": Column("in shadow", min_width=12),
+    "outputs": Column("outputs", "right"),
+    "reviewed": Column("reviewed", "right"),
+    "agreement": Column("agreement", "right"),
+}
+AGENT_PRIORITY = ["agent", "level", "domain", "in shadow", "reviewed", "agreement", "outputs"]
+
+
+def agents_table(rows: Sequence[AgentStatus]) -> FittedTable:
+    """`switchboard agents list`: one agent per row, its shadow record beside its level."""
+    table = FittedTable("Agents", AGENT_COLUMNS, AGENT_PRIORITY, essential=2)
+    for status in rows:
+        level = status.level.value
+        if status.paused_from is not None:
+            level += f" (from {status.paused_from.value})"
+        since = ""
+        if status.shadow_since is not None:
+            since = f"{status.days_in_shadow} days (since {status.shadow_since})"
+        agreement = "" if status.agreement_pct is None else f"{status.agreement_pct}%"
+        table.add_row(
+            {
+                "agent": plain(status.name),
+                "level": plain(level),
+                "domain": plain(status.domain or ""),
+                "in shadow": plain(since),
+                "outputs": plain(status.outputs),
+                "reviewed": plain(status.reviewed),
+                "agreement": plain(agreement),
             }
         )
     return table

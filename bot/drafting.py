@@ -30,7 +30,13 @@ from switchboard.bot.jobs import GiveUp, JobContext, JobKind
 from switchboard.bot.settings import Settings
 from switchboard.handlers.draft_posts import drafting_failed, post_for_approval, refresh
 from switchboard.handlers.escalation_posts import open_escalation
-from switchboard.handlers.mail_intake import AGENT, DRAFT_JOB, queue_draft, take_in
+from switchboard.handlers.mail_intake import (
+    AGENT,
+    DRAFT_JOB,
+    drafting_paused,
+    queue_draft,
+    take_in,
+)
 from switchboard.handlers.shadow_posts import gate
 from switchboard.handlers.views.text import mention
 from switchboard.store import drafts
@@ -58,8 +64,11 @@ def drafter_for(settings: Settings) -> Drafter:
 
 def triage_new(engine: Engine, manifest: AgencyManifest, now: datetime) -> Counter[Verdict]:
     """Triage every inbound mail not yet triaged: mail for a person escalates at once, the
-    rest has its first draft queued. How many got each verdict."""
+    rest has its first draft queued. How many got each verdict. Nothing while drafting is
+    paused: the mail waits, untriaged, for the resume."""
     with transaction(engine) as session:
+        if drafting_paused(session):
+            return Counter()  # held, not dropped: triaged when drafting resumes
         waiting = session.scalars(
             select(InboundEmail)
             .outerjoin(EmailTriage, EmailTriage.message_id == InboundEmail.message_id)

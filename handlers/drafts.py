@@ -21,7 +21,7 @@ from switchboard.agents import writing
 from switchboard.handlers.commands import Command, Notice, Origin
 from switchboard.handlers.deps import Deps
 from switchboard.handlers.draft_posts import refresh
-from switchboard.handlers.mail_intake import queue_draft, take_in
+from switchboard.handlers.mail_intake import drafting_paused, queue_draft, take_in
 from switchboard.handlers.modals import answer_modal, open_modal
 from switchboard.handlers.ops import Subcommand, no_arguments
 from switchboard.handlers.permissions import DECIDE_DRAFT, TAKE_MESSAGE, check
@@ -255,6 +255,8 @@ def take_message(ctx: WorkContext, command: TakeMessage) -> list[Reply]:
     )
     ctx.session.add(email)
     ctx.session.flush()
+    if drafting_paused(ctx.session):
+        return say("Drafting is paused: the message is kept and handled when it resumes.")
     record = take_in(ctx.session, email, manifest=ctx.manifest, now=ctx.now)  # drafting starts
     if record.verdict is Verdict.HUMAN:
         return say(

@@ -65,16 +65,67 @@ def open_escalation(
     if not gate(session, would, manifest=manifest, now=now):
         return None
     policy = [level.model_dump() for level in manifest.escalation_policies[name]]
+    return _open(session, subject, domain, name, policy, context, f"agent:{agent}", manifest, now)
+
+
+# The circuit breaker's own policy: the owner at once, day or night. It is not the agent's
+# (the agent is paused, and its policy may be the very thing that is broken).
+BREAKER_POLICY = "circuit-breaker"
+_BREAKER_LEVELS = [{"notify": "owner", "via": "dm", "after": "0m", "anytime": True}]
+
+
+def open_breaker_escalation(
+    session: Session,
+    *,
+    agent: str,
+    domain: str,
+    failures: int,
+    error: str,
+    manifest: AgencyManifest,
+    now: datetime,
+) -> Escalation | None:
+    """Tell the domain's owner that `agent` was paused after failing `failures` runs in a row.
+
+    Not gated: the agent is paused, and this is the system speaking, not the agent.
+    """
+    context = {
+        "headline": f"{agent} was paused after {failures} failed runs in a row",
+        "details": [f"Last error: {error}", f"Resume it with /ops resume {agent} once fixed."],
+    }
+    return _open(
+        session,
+        f"agent:{agent}",
+        domain,
+        BREAKER_POLICY,
+        _BREAKER_LEVELS,
+        context,
+        "circuit-breaker",
+        manifest,
+        now,
+    )
+
+
+def _open(
+    session: Session,
+    subject: str,
+    domain: str,
+    policy_name: str,
+    policy: list[dict[str, Any]],
+    context: dict[str, Any],
+    actor: str,
+    manifest: AgencyManifest,
+    now: datetime,
+) -> Escalation | None:
     first = due_after(level_spec(policy, 1), now, BusinessCalendar.of(manifest))
     return escalations.open_new(
         session,
         subject=subject,
         domain=domain,
-        policy_name=name,
+        policy_name=policy_name,
         policy=policy,
         context=context,
         first_step_at=first,
-        actor=f"agent:{agent}",
+        actor=actor,
         now=now,
     )
 

@@ -26,6 +26,11 @@ DRAFT_JOB = "draft"
 MAX_REDRAFTS = 2  # after rejections, per inbound mail
 
 
+def drafting_paused(session: Session) -> bool:
+    """While drafting is paused, client mail waits untriaged and undrafted (held, not lost)."""
+    return agent_state.level(session, AGENT) is Autonomy.PAUSED
+
+
 def take_in(
     session: Session, email: InboundEmail, *, manifest: AgencyManifest, now: datetime
 ) -> EmailTriage:
@@ -52,7 +57,7 @@ def take_in(
             manifest=manifest,
             now=now,
         )
-    elif agent_state.level(session, AGENT) is not Autonomy.PAUSED:
+    elif not drafting_paused(session):
         # The first draft starts now; the drafting agent's runs catch up on the rest
         # (redrafts after a rejection, retries after the model failed).
         queue_draft(session, record, now=now)

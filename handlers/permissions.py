@@ -50,6 +50,13 @@ ACK_ESCALATION = Rule(
     frozenset({Relation.NOTIFIED, Relation.ASSIGNEE, Relation.OWNER, Relation.OWNER_LEAD}),
 )
 
+CHANGE_LEVEL = Rule("change an agent's autonomy", frozenset({Role.ADMIN}))
+REVIEW_SHADOW = Rule(
+    "review this agent's output",
+    frozenset({Role.ADMIN, Role.APPROVER, Role.LEAD}),
+    frozenset({Relation.OWNER}),
+)
+
 
 @dataclass(frozen=True)
 class Decision:

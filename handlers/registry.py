@@ -11,19 +11,26 @@ from typing import Any
 
 from slack_bolt import App
 
-from switchboard.handlers import alerts, drafts, escalations, ops, owners
+from switchboard.handlers import alerts, autonomy, drafts, escalations, ops, owners
 from switchboard.handlers.deps import Deps
 from switchboard.handlers.ops import Subcommand
 from switchboard.handlers.work import NOTICES, Work, combine
 
 WORK: dict[str, Work[Any]] = combine(
-    NOTICES, alerts.WORK, owners.WORK, ops.WORK, escalations.WORK, drafts.WORK
+    NOTICES,
+    alerts.WORK,
+    owners.WORK,
+    ops.WORK,
+    escalations.WORK,
+    drafts.WORK,
+    autonomy.WORK,
 )
 OPS: tuple[Subcommand, ...] = (
     *ops.SUBCOMMANDS,
     *escalations.SUBCOMMANDS,
     *drafts.SUBCOMMANDS,
     *owners.SUBCOMMANDS,
+    *autonomy.SUBCOMMANDS,
 )
 
 
@@ -33,3 +40,4 @@ def register_all(app: App, deps: Deps) -> None:
     owners.register(app, deps)
     escalations.register(app, deps)
     drafts.register(app, deps)
+    autonomy.register(app, deps)

@@ -153,13 +153,16 @@ class Live:
     def drain(self) -> None:
         """Deliver everything due, moving the clock past each channel's one-second pacing.
 
-        The worker's own outbox thread may hold a row at any moment: done when none is left.
+        The worker's own outbox thread may hold a row at any moment, or meet a channel's
+        pacing or a parent not yet posted: the clock moves on at each look until none is left.
         """
-        for _ in range(50):
+
+        def settled() -> bool:
             self.clock.advance(seconds=1.5)
-            if not self.outbox.drain():
-                break
-        poll_until(lambda: unsent(self.engine) == 0, what="the outbox to drain")
+            self.outbox.drain()
+            return unsent(self.engine) == 0
+
+        poll_until(settled, what="the outbox to drain")
 
 
 def unsent(engine: Engine) -> int:

@@ -456,6 +456,7 @@ def test_socket_mode_uses_the_app_token_and_the_same_listeners(
     assert handler.client.web_client.base_url == "http://127.0.0.1:9/api/"
     # /ops, alert.ack, alert.reassign and its modal, owner.reassign and its modal,
     # escalation.ack, draft approve/retry/redraft/edit/reject, the edit and reject modals,
-    # the message shortcut and its client modal: the one set both transports dispatch to.
-    assert len(app._listeners) == 16
+    # the message shortcut and its client modal, shadow.agree, shadow.disagree and its note
+    # modal: the one set both transports dispatch to.
+    assert len(app._listeners) == 19
     engine.dispose()
