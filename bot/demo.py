@@ -16,6 +16,7 @@ from pathlib import Path
 from rich.console import Console
 from rich.panel import Panel
 from rich.table import Table
+from sqlalchemy import select
 
 from switchboard.agents.escalation_policy import BusinessCalendar
 from switchboard.agents.pacing import evaluate
@@ -26,6 +27,7 @@ from switchboard.bot.sample_agency import SCENARIOS, write_sample
 from switchboard.bot.settings import BUNDLED_MANIFESTS
 from switchboard.bot.slack_standin import SlackStandIn
 from switchboard.handlers.alerts import AckAlert
+from switchboard.handlers.autonomy import DemoteAgent, PromoteAgent, ReviewShadow
 from switchboard.handlers.drafts import ApproveDraft
 from switchboard.handlers.escalations import AckEscalation
 from switchboard.handlers.owners import ReassignDomain
@@ -35,6 +37,7 @@ from switchboard.store.csv_import import import_dir
 from switchboard.store.drafts import sha256
 from switchboard.store.engine import reading
 from switchboard.store.escalations import EscalationStatus
+from switchboard.store.shadow import ShadowOutput, ShadowVerdict
 
 EXAMPLE_MANIFEST = BUNDLED_MANIFESTS / "agency.example.yaml"
 
@@ -104,12 +107,13 @@ def run_demo(console: Console, *, directory: Path | None, as_of: date | None) ->
             clicks(world, say)
             client_mail(world)
             later(world, say, at=start + timedelta(hours=2))
+            shadow_mode(world)
 
         with reading(rt.engine) as session:
             events = audit.recent(session, 8)
             names = load_names(session, rt.manifest)
         table = audit_table(events, rt.manifest.tz, names=names)
-        table.title = "8. Audit log: every change, in the same transaction as the change"
+        table.title = "9. Audit log: every change, in the same transaction as the change"
         console.print(table)
         explore = (
             f"Database: {database}  (look around: switchboard --db {database} alerts)"
@@ -239,4 +243,31 @@ def later(world: DemoWorld, say: object, *, at: datetime) -> None:
         "U0LEAD",
         lambda origin: AckEscalation(origin=origin, escalation_id=escalation.id),  # type: ignore[arg-type]
     )
+    world.show_new()
+
+
+def shadow_mode(world: DemoWorld) -> None:
+    """A demoted agent: what it would have done goes to the shadow channel, for review."""
+    print_ = world.console.print
+    print_(
+        "8. Shadow mode: Maya demotes the pacing agent (/ops demote pacing); its next run "
+        "posts what it would have done to #shadow only, for people to agree or disagree with",
+        markup=False,
+        highlight=False,
+    )
+    world.click("U0ADMIN", lambda origin: DemoteAgent(origin=origin, agent="pacing"))
+    world.show_new()
+    world.at(world.clock() + timedelta(hours=1))
+    world.tick()
+    world.show_new(limit=2)
+    with reading(world.rt.engine) as session:
+        first = session.scalars(select(ShadowOutput).order_by(ShadowOutput.id)).first()
+    if first is None:
+        return
+    print_("   Leo clicks Agree on the first; Maya tries /ops promote pacing", markup=False)
+    world.click(
+        "U0LEAD",
+        lambda origin: ReviewShadow(origin=origin, output_id=first.id, verdict=ShadowVerdict.AGREE),  # type: ignore[arg-type]
+    )
+    world.click("U0ADMIN", lambda origin: PromoteAgent(origin=origin, agent="pacing"))
     world.show_new()

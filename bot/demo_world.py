@@ -127,9 +127,11 @@ class DemoWorld:
             return f"DM to {self.people.get(user, user)}"
         return channel
 
-    def show_new(self, indent: str = "   ", *, heading: str | None = None) -> list[Call]:
+    def show_new(
+        self, indent: str = "   ", *, heading: str | None = None, limit: int | None = None
+    ) -> list[Call]:
         """Print each message Slack received since the last look (under `heading`, if there
-        are any); return their calls."""
+        are any; the first `limit` of them, then how many more); return their calls."""
         calls = [
             c
             for c in self.slack.calls[self.seen :]
@@ -145,7 +147,7 @@ class DemoWorld:
         self.seen = len(self.slack.calls)
         if calls and heading:
             self.console.print(heading, markup=False, highlight=False)
-        for call in calls:
+        for call in calls[:limit]:
             verb = {"chat.update": "updated", "response_url": "reply"}.get(call.method, "new")
             blocks: Any = SlackStandIn.blocks_of(call)
             lines = slack_message_lines(str(call.params.get("text", "")), blocks, self.people)
@@ -154,6 +156,9 @@ class DemoWorld:
             )
             for line in lines[1:]:
                 self.console.print(f"{indent}    {line}", markup=False, highlight=False)
+        if limit is not None and len(calls) > limit:
+            more = f"{indent}... and {len(calls) - limit} more like these"
+            self.console.print(more, markup=False, highlight=False)
         return calls
 
 
