@@ -63,11 +63,14 @@ def listener_client(settings: Settings) -> WebClient:
     )
 
 
+def sdk_client(settings: Settings) -> WebClient:
+    """No retries in place: the outbox and the chart job persist and schedule their own."""
+    return WebClient(token=_token(settings), base_url=settings.slack_api_url, retry_handlers=[])
+
+
 def outbox_transport(settings: Settings) -> SlackTransport:
     """For the outbox: no retries in place; the outbox persists and schedules its own."""
-    return SlackTransport(
-        WebClient(token=_token(settings), base_url=settings.slack_api_url, retry_handlers=[])
-    )
+    return SlackTransport(sdk_client(settings))
 
 
 def create_app(

@@ -761,6 +761,50 @@ def drafts(
 
 
 @app.command()
+def brief(
+    ctx: typer.Context,
+    as_of: DateOption = None,
+    dry_run: Annotated[bool, flag("--dry-run", "Print it; queue nothing.")] = False,
+    as_json: JsonFlag = False,
+) -> None:
+    """The morning briefing as a person reads it; queued to post unless --dry-run (once per
+    channel and day: a briefing already posted is not posted again)."""
+    from switchboard.agents.briefing import compose
+    from switchboard.bot.terminal import slack_message_lines
+    from switchboard.handlers.briefing_posts import post_briefing
+    from switchboard.handlers.views.briefing import briefing_view
+    from switchboard.store.engine import reading, transaction
+
+    rt = runtime(ctx)
+    day, now = parse_date(as_of, rt), rt.now()
+    with reading(rt.engine) as session:
+        briefing = compose(session, rt.manifest, day=day, now=now)
+    view = briefing_view(briefing)
+    if as_json:
+        print(json.dumps({**briefing.to_json(), **view.payload()}, indent=2))
+    else:
+        people = {person.slack_id: person.name for person in rt.manifest.people}
+        messages = [view.main, *view.thread]
+        for n, message in enumerate(messages):
+            if n == 1:
+                out.print("In the thread:", highlight=False, markup=False)
+            blocks = message.payload()["blocks"]
+            for line in slack_message_lines(message.text, blocks, people):
+                out.print(("  " if n else "") + line, highlight=False, markup=False)
+    if dry_run:
+        return
+    with transaction(rt.engine) as session:
+        posted = post_briefing(session, rt.manifest, day=day, now=now, actor="cli")
+    where = rt.manifest.channels.briefing
+    note = (
+        f"Queued for {where}: the worker (or `switchboard tick`) posts it."
+        if posted
+        else f"The briefing of {day} for {where} was already posted; it is posted once a day."
+    )
+    err.print(note, highlight=False, markup=False)
+
+
+@app.command()
 def demo(
     directory: Annotated[
         Path | None, typer.Option("--dir", help="Keep the demo database and data here.")

@@ -1,7 +1,8 @@
 """One pass of everything scheduled: `switchboard tick`, the worker's periodic entry, tests.
 
-Its parts, in order: agents that are due, escalation steps that are due, the auditor, jobs
-that are due (run to completion), and the outbox drain. The pass repeats until it finds
+Its parts, in order: agents that are due, triage of new mail, escalation steps that are due,
+the auditor, the briefing when due, expiry of undecided drafts, jobs that are due (run to
+completion), and the outbox drain. The pass repeats until it finds
 nothing new to do (bounded), so an undeliverable owner falls through to the lead in the same
 tick, while a delivered step's next level waits for its `after`. Everything it records is
 dated by its clock: `switchboard tick --now ...` runs as of that moment.
@@ -21,6 +22,7 @@ from apscheduler.triggers.cron import CronTrigger
 from sqlalchemy import Engine
 
 from switchboard.bot.agent_runs import RUNNABLE, AgentRun, run_agents
+from switchboard.bot.briefing import post_if_due
 from switchboard.bot.drafting import expire_pending, triage_new
 from switchboard.bot.escalations import EscalationDriver
 from switchboard.bot.jobs import JobRunner
@@ -91,6 +93,11 @@ class Tick:
             ),
             TickPart("escalations", self.escalations.run_due, _count("escalations", "step(s) run")),
             TickPart("auditor", self.escalations.audit, _auditor_line),
+            TickPart(
+                "briefing",
+                lambda: post_if_due(engine, manifest, clock()),
+                _count("briefing", "posted"),
+            ),
             TickPart(
                 "expiry",
                 lambda: expire_pending(engine, manifest, clock()),

@@ -51,6 +51,7 @@ ACK_ESCALATION = Rule(
 )
 
 CHANGE_LEVEL = Rule("change an agent's autonomy", frozenset({Role.ADMIN}))
+POST_BRIEFING = Rule("post the briefing", frozenset({Role.ADMIN}))
 REVIEW_SHADOW = Rule(
     "review this agent's output",
     frozenset({Role.ADMIN, Role.APPROVER, Role.LEAD}),

@@ -11,7 +11,7 @@ from typing import Any
 
 from slack_bolt import App
 
-from switchboard.handlers import alerts, autonomy, drafts, escalations, ops, owners
+from switchboard.handlers import alerts, autonomy, briefing, drafts, escalations, ops, owners
 from switchboard.handlers.deps import Deps
 from switchboard.handlers.ops import Subcommand
 from switchboard.handlers.work import NOTICES, Work, combine
@@ -24,6 +24,7 @@ WORK: dict[str, Work[Any]] = combine(
     escalations.WORK,
     drafts.WORK,
     autonomy.WORK,
+    briefing.WORK,
 )
 OPS: tuple[Subcommand, ...] = (
     *ops.SUBCOMMANDS,
@@ -31,6 +32,7 @@ OPS: tuple[Subcommand, ...] = (
     *drafts.SUBCOMMANDS,
     *owners.SUBCOMMANDS,
     *autonomy.SUBCOMMANDS,
+    *briefing.SUBCOMMANDS,
 )
 
 

@@ -19,6 +19,7 @@ from slack_sdk.models.blocks import (
 )
 from slack_sdk.models.views import View
 
+from switchboard.agents.durations import age
 from switchboard.handlers.refs import (
     BODY_BLOCK,
     CLIENT_BLOCK,
@@ -32,7 +33,7 @@ from switchboard.handlers.refs import (
 from switchboard.handlers.views.limits import clip, context, fit, section
 from switchboard.handlers.views.message import Message
 from switchboard.handlers.views.modals import form_modal, text_input
-from switchboard.handlers.views.text import age, escape, local_time, mention
+from switchboard.handlers.views.text import escape, local_time, mention
 from switchboard.store.drafts import Approval, Draft, DraftState, sha256
 from switchboard.store.source_data import Client, InboundEmail
 

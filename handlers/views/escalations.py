@@ -10,10 +10,11 @@ from zoneinfo import ZoneInfo
 
 from slack_sdk.models.blocks import ActionsBlock, Block, ButtonElement, DividerBlock
 
+from switchboard.agents.durations import age
 from switchboard.handlers.refs import ActionId, DraftRef, EscalationRef
 from switchboard.handlers.views.limits import context, fit, section
 from switchboard.handlers.views.message import Message
-from switchboard.handlers.views.text import age, escape, local_time, mention
+from switchboard.handlers.views.text import escape, local_time, mention
 from switchboard.store.escalations import Escalation, EscalationStatus, EscalationStep, Via
 
 _WHY = {

@@ -33,13 +33,3 @@ def channel_link(channel_id: str) -> str:
 def local_time(moment: datetime | None, tz: ZoneInfo) -> str:
     """`2026-03-16 09:00` in the agency's time zone; empty for no time."""
     return "" if moment is None else moment.astimezone(tz).strftime("%Y-%m-%d %H:%M")
-
-
-def age(since: datetime, now: datetime) -> str:
-    """How long ago, briefly: `45m`, `3h`, `2d 4h`."""
-    minutes = max(0, int((now - since).total_seconds() // 60))
-    days, rest = divmod(minutes, 24 * 60)
-    hours, mins = divmod(rest, 60)
-    if days:
-        return f"{days}d {hours}h" if hours else f"{days}d"
-    return f"{hours}h" if hours else f"{mins}m"

@@ -1,0 +1,244 @@
+"""The morning briefing, composed from the store: one section per subject, each from the
+domain that owns it, so two agents can never report two truths for one thing.
+
+Pure data (plain text and the ids each item is about); `handlers/views/briefing.py` renders
+it for Slack and the terminal. Summaries are not gated by autonomy: a shadow agent's findings
+are here, marked "(shadow)", because reading them is how people learn to trust it.
+"""
+
+from __future__ import annotations
+
+from collections import Counter
+from datetime import date, datetime
+from decimal import Decimal
+from enum import StrEnum
+from typing import Any
+
+from pydantic import BaseModel, Field
+from sqlmodel import Session, select
+
+from switchboard.agents import autonomy
+from switchboard.agents.durations import age
+from switchboard.agents.pacing import PaceStatus, PacingReport, evaluate
+from switchboard.store import agent_state, drafts, escalations
+from switchboard.store.agent_state import Autonomy
+from switchboard.store.escalations import EscalationStatus
+from switchboard.store.manifest import AgencyManifest
+from switchboard.store.source_data import AdAccount, Client
+
+CENT = Decimal("0.01")
+
+
+class SectionKey(StrEnum):
+    PACING = "pacing"
+    PORTFOLIO = "portfolio"
+    ESCALATIONS = "escalations"
+    DRAFTS = "drafts"
+    DEADLINES = "deadlines"
+    CONFLICTS = "conflicts"
+    SHADOW = "shadow"
+    STALE_SOURCES = "stale_sources"
+
+
+# The agent whose findings a section shows: its level marks the section.
+SECTION_AGENT = {
+    SectionKey.PACING: "pacing",
+    SectionKey.PORTFOLIO: "pacing",
+    SectionKey.DRAFTS: "drafting",
+    SectionKey.DEADLINES: "deadlines",
+    SectionKey.CONFLICTS: "deadlines",
+}
+
+
+class Item(BaseModel):
+    """One line of a section: plain text (escaped where it is shown) and what it is about."""
+
+    text: str
+    account_id: str | None = None
+    client_id: str | None = None
+    project_id: str | None = None
+    escalation_id: int | None = None
+    draft_id: int | None = None
+    agent: str | None = None
+    source: str | None = None
+
+    def to_json(self) -> dict[str, Any]:
+        return self.model_dump(exclude_none=True)
+
+
+class Section(BaseModel):
+    key: SectionKey
+    title: str
+    items: list[Item] = Field(default_factory=list)
+    note: str | None = None  # a summary line under the title (counts, the oldest age)
+    marked: str | None = None  # "shadow" or "paused": the owning agent's level, shown
+
+    @property
+    def heading(self) -> str:
+        return f"{self.title} ({self.marked})" if self.marked else self.title
+
+
+class Briefing(BaseModel):
+    agency: str
+    day: date
+    sections: list[Section]
+    pacing: PacingReport | None = None  # for the chart; not part of the JSON
+
+    def section(self, key: SectionKey) -> Section:
+        return next(s for s in self.sections if s.key is key)
+
+    def to_json(self) -> dict[str, Any]:
+        return {
+            "date": self.day.isoformat(),
+            "sections": [
+                {
+                    "key": s.key.value,
+                    "title": s.heading,
+                    "note": s.note,
+                    "items": [i.to_json() for i in s.items],
+                }
+                for s in self.sections
+            ],
+        }
+
+
+def _pct(value: Decimal | None) -> str:
+    return "" if value is None else f"{value.quantize(Decimal('0.1')):+}%"
+
+
+_PACING_WORDS = {PaceStatus.OVER: "over", PaceStatus.UNDER: "under", PaceStatus.DARK: "dark"}
+
+
+def pacing_section(session: Session, report: PacingReport) -> Section:
+    accounts = {a.account_id: a for a in session.scalars(select(AdAccount))}
+    clients = {c.client_id: c.name for c in session.scalars(select(Client))}
+    items, held = [], Counter[str]()
+    worst_first = sorted(
+        (a for a in report.accounts if a.status in _PACING_WORDS),
+        key=lambda a: -abs(a.deviation_pct or Decimal(0)),
+    )
+    for finding in worst_first:
+        if finding.suppressed is not None:
+            held[finding.suppressed.code] += 1
+            continue
+        if not finding.alert:
+            continue
+        account = accounts.get(finding.account_id)
+        name = account.name if account else finding.account_id
+        client = clients.get(finding.client_id, finding.client_id)
+        items.append(
+            Item(
+                text=f"{client} · {name} ({finding.account_id}): "
+                f"{_PACING_WORDS[finding.status]} {_pct(finding.deviation_pct)}".rstrip(),
+                account_id=finding.account_id,
+                client_id=finding.client_id,
+            )
+        )
+    note = None
+    if held:
+        reasons = ", ".join(f"{code} {n}" for code, n in sorted(held.items()))
+        note = f"{held.total()} held back by a cross-check ({reasons})"
+    return Section(key=SectionKey.PACING, title="Pacing", items=items, note=note)
+
+
+def portfolio_section(session: Session, report: PacingReport) -> Section:
+    portfolio = report.portfolio
+    clients = {c.client_id: c.name for c in session.scalars(select(Client))}
+    if portfolio.median_cpl is None:
+        return Section(key=SectionKey.PORTFOLIO, title="Portfolio cost per lead")
+    items = [
+        Item(text=f"{clients.get(c, c)}: CPL far from the portfolio's", client_id=c)
+        for c in portfolio.cpl_outliers
+    ]
+    note = f"Median CPL {portfolio.median_cpl.quantize(CENT)}"
+    if portfolio.cpl_outliers:
+        note += f", {len(portfolio.cpl_outliers)} outlier(s)"
+    return Section(
+        key=SectionKey.PORTFOLIO, title="Portfolio cost per lead", items=items, note=note
+    )
+
+
+def escalations_section(session: Session, now: datetime) -> Section:
+    items = []
+    for escalation in escalations.listing(session):
+        if escalation.status is not EscalationStatus.OPEN:
+            continue
+        headline = escalation.context.get("headline") or escalation.subject
+        items.append(
+            Item(
+                text=f"#{escalation.id} {headline} · level {escalation.level} of "
+                f"{len(escalation.policy)} · open {age(escalation.created_at, now)}",
+                escalation_id=escalation.id,
+            )
+        )
+    return Section(key=SectionKey.ESCALATIONS, title="Open escalations", items=items)
+
+
+def drafts_section(session: Session, now: datetime) -> Section:
+    waiting = drafts.listing(session)
+    clients = {c.client_id: c.name for c in session.scalars(select(Client))}
+    items = [
+        Item(
+            text=f"#{d.id} {clients.get(d.client_id, d.client_id)}: {d.subject} · "
+            f"waiting {age(d.created_at, now)}",
+            draft_id=d.id,
+            client_id=d.client_id,
+        )
+        for d in waiting
+    ]
+    note = None
+    if waiting:
+        note = f"Oldest waiting {age(min(d.created_at for d in waiting), now)}"
+    return Section(key=SectionKey.DRAFTS, title="Drafts awaiting approval", items=items, note=note)
+
+
+def shadow_section(session: Session, manifest: AgencyManifest, day: date) -> Section:
+    items = []
+    for status in autonomy.statuses(session, manifest, today=day):
+        if status.level is Autonomy.PAUSED:
+            was = f" (from {status.paused_from.value})" if status.paused_from else ""
+            items.append(Item(text=f"{status.name}: paused{was}", agent=status.name))
+        if status.level is not Autonomy.SHADOW:
+            continue
+        agreement = (
+            "no verdicts yet"
+            if status.agreement_pct is None
+            else f"{status.agreement_pct.quantize(Decimal('0.1'))}% agreement"
+        )
+        items.append(
+            Item(
+                text=f"{status.name}: {status.days_in_shadow or 0} days in shadow, "
+                f"{status.reviewed} of {status.outputs} outputs reviewed, {agreement}",
+                agent=status.name,
+            )
+        )
+    return Section(key=SectionKey.SHADOW, title="Agents in shadow", items=items)
+
+
+def _mark(session: Session, section: Section) -> Section:
+    agent = SECTION_AGENT.get(section.key)
+    level = agent_state.level(session, agent) if agent else None
+    if level in (Autonomy.SHADOW, Autonomy.PAUSED):
+        section.marked = level.value  # type: ignore[union-attr]
+    return section
+
+
+def compose(session: Session, manifest: AgencyManifest, *, day: date, now: datetime) -> Briefing:
+    """The briefing for the agency-local `day`, as the store holds it at `now`."""
+    report = evaluate(session, as_of=day, thresholds=manifest.pacing)
+    sections = [
+        pacing_section(session, report),
+        portfolio_section(session, report),
+        escalations_section(session, now),
+        drafts_section(session, now),
+        Section(key=SectionKey.DEADLINES, title="Deadlines"),
+        Section(key=SectionKey.CONFLICTS, title="Conflicts between sources"),
+        shadow_section(session, manifest, day),
+        Section(key=SectionKey.STALE_SOURCES, title="Stale sources"),
+    ]
+    return Briefing(
+        agency=manifest.agency,
+        day=day,
+        sections=[_mark(session, s) for s in sections],
+        pacing=report,
+    )
