@@ -11,19 +11,20 @@ from typing import Any
 
 from slack_bolt import App
 
-from switchboard.handlers import alerts, drafts, escalations, ops, owners
+from switchboard.handlers import alerts, check, drafts, escalations, ops, owners
 from switchboard.handlers.deps import Deps
 from switchboard.handlers.ops import Subcommand
 from switchboard.handlers.work import NOTICES, Work, combine
 
 WORK: dict[str, Work[Any]] = combine(
-    NOTICES, alerts.WORK, owners.WORK, ops.WORK, escalations.WORK, drafts.WORK
+    NOTICES, alerts.WORK, owners.WORK, ops.WORK, escalations.WORK, drafts.WORK, check.WORK
 )
 OPS: tuple[Subcommand, ...] = (
     *ops.SUBCOMMANDS,
     *escalations.SUBCOMMANDS,
     *drafts.SUBCOMMANDS,
     *owners.SUBCOMMANDS,
+    *check.SUBCOMMANDS,
 )
 
 
