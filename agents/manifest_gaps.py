@@ -1,27 +1,31 @@
 """The structural gaps of an agency manifest, each with its pinned code, where it is, and
 its fix (scored in `agents/coordination.py`).
 
-The manifest is read leniently, as plain data of any shape: a section that is not what it
-should be is read as empty here (the strict manifest names it), and a problem that is a gap
-is found as that gap even where the strict manifest refuses the file, such as an owner not
-among `people`, drafting above `supervised`, a money key under `pacing`, or an `escalation`
-naming no policy.
+The manifest is read leniently (`agents/lenient_manifest.py`), so a problem that is a gap is
+found as that gap even where the strict manifest refuses the file, such as an owner not among
+`people`, drafting above `supervised`, a money key under `pacing`, or an `escalation` naming
+no policy.
 """
 
 from __future__ import annotations
 
 from collections.abc import Collection, Iterator
-from contextlib import suppress
-from datetime import UTC, date, datetime, timedelta, tzinfo
+from datetime import date, datetime, timedelta
 from enum import StrEnum
 from typing import Any
-from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from pydantic import BaseModel, ConfigDict
 
 from switchboard.agents.autonomy import DIAL, ceiling
+from switchboard.agents.lenient_manifest import (
+    LenientManifest,
+    as_date,
+    as_level,
+    as_list,
+    as_text,
+)
 from switchboard.store.agent_state import Autonomy
-from switchboard.store.manifest import Shadow, money_key, money_value
+from switchboard.store.manifest import money_key, money_value
 from switchboard.store.slack_ids import is_user_id
 
 DRAFTING = "drafting"  # the agent that writes client email
@@ -55,98 +59,6 @@ class Gap(BaseModel):
     fix: str
 
 
-# -- reading the manifest leniently ---------------------------------------------------------
-
-
-def _mapping(value: Any) -> dict[str, Any]:
-    return {str(k): v for k, v in value.items()} if isinstance(value, dict) else {}
-
-
-def _entries(value: Any) -> dict[str, dict[str, Any]]:
-    return {name: _mapping(v) for name, v in _mapping(value).items() if isinstance(v, dict)}
-
-
-def _list(value: Any) -> list[Any]:
-    return value if isinstance(value, list) else []
-
-
-def _text(value: Any) -> str | None:
-    return value if isinstance(value, str) and value.strip() else None
-
-
-def _date(value: Any) -> date | None:
-    if isinstance(value, date) and not isinstance(value, datetime):
-        return value
-    try:
-        return date.fromisoformat(value) if isinstance(value, str) else None
-    except ValueError:
-        return None
-
-
-def _level(value: Any) -> Autonomy | None:
-    try:
-        return Autonomy(value) if isinstance(value, str) else None
-    except ValueError:
-        return None
-
-
-class _Reading:
-    """The manifest's sections as plain data of the expected shape; anything else is empty."""
-
-    def __init__(self, data: Any) -> None:
-        top = _mapping(data)
-        self.timezone = top.get("timezone")
-        # Entries keep their list positions, so paths such as `people.2.lead` stay true.
-        self.people = [_mapping(p) for p in _list(top.get("people"))]
-        self.people_listed = isinstance(top.get("people"), list)
-        # A domain or agent that is not a mapping is left out: the strict manifest names it,
-        # and no gap may sit at its path and stand for that problem.
-        self.domains = _entries(top.get("domains"))
-        self.agents = _entries(top.get("agents"))
-        policies = _mapping(top.get("escalation_policies"))
-        self.policy_names = set(policies)
-        # A policy that is not a list of levels is the strict manifest's problem, not a gap.
-        self.policies = {
-            name: [_mapping(level) for level in levels]
-            for name, levels in policies.items()
-            if isinstance(levels, list)
-        }
-        self.pacing = _mapping(top.get("pacing"))
-        days = _mapping(top.get("shadow")).get("min_days")
-        valid = isinstance(days, int) and not isinstance(days, bool) and days >= 0
-        self.shadow_days: int = days if valid else Shadow().min_days
-
-    def today(self, now: datetime) -> date:
-        """Today in the agency's time zone (UTC while the manifest names none it can use)."""
-        zone: tzinfo = UTC
-        if name := _text(self.timezone):
-            # A zone it cannot use is the strict manifest's problem, named at its key.
-            with suppress(ZoneInfoNotFoundError, ValueError):
-                zone = ZoneInfo(name)
-        return now.astimezone(zone).date()
-
-    def slack_ids(self) -> set[str]:
-        return {p["slack_id"] for p in self.people if isinstance(p.get("slack_id"), str)}
-
-    def person_at(self, slack_id: str) -> int | None:
-        return next((i for i, p in enumerate(self.people) if p.get("slack_id") == slack_id), None)
-
-    def who(self, index: int) -> str:
-        person = self.people[index]
-        name = _text(person.get("name"))
-        return f"{name} ({person.get('slack_id')})" if name else str(person.get("slack_id"))
-
-    def owned_by(self, agent: str) -> list[str]:
-        return [name for name, d in self.domains.items() if d.get("agent") == agent]
-
-    def policy_of(self, domain: str) -> tuple[str, list[dict[str, Any]]] | None:
-        agent = _text(self.domains[domain].get("agent"))
-        policy = _text(self.agents.get(agent or "", {}).get("escalation"))
-        if policy is None or policy not in self.policies:
-            return None
-        return policy, self.policies[policy]
-
-
 Finder = Iterator[Gap]
 Fix = tuple[str, str]  # a gap's message and its fix
 
@@ -166,7 +78,7 @@ def _naming(
     if several and isinstance(value, list) and len(value) > 1:
         message = f"{path} names {len(value)} {several}: one seat, one owner"
         fix = f"keep one of {', '.join(map(str, value))} in {path}"
-    elif _text(value) is None:
+    elif as_text(value) is None:
         message, fix = unset
     elif value not in known:
         message, fix = unknown
@@ -175,7 +87,7 @@ def _naming(
     yield Gap(code=code, path=path, message=message, fix=fix)
 
 
-def _domain_no_owner(m: _Reading, _today: date) -> Finder:
+def _domain_no_owner(m: LenientManifest, _today: date) -> Finder:
     listed = m.slack_ids()
     for name, domain in m.domains.items():
         owner, path = domain.get("owner"), f"domains.{name}.owner"
@@ -196,7 +108,7 @@ def _domain_no_owner(m: _Reading, _today: date) -> Finder:
         )
 
 
-def _domain_no_agent(m: _Reading, _today: date) -> Finder:
+def _domain_no_agent(m: LenientManifest, _today: date) -> Finder:
     for name, domain in m.domains.items():
         agent, path = domain.get("agent"), f"domains.{name}.agent"
         yield from _naming(
@@ -216,7 +128,7 @@ def _domain_no_agent(m: _Reading, _today: date) -> Finder:
         )
 
 
-def _agent_owns_two(m: _Reading, _today: date) -> Finder:
+def _agent_owns_two(m: LenientManifest, _today: date) -> Finder:
     for agent in m.agents:
         owned = m.owned_by(agent)
         if len(owned) > 1:
@@ -229,7 +141,7 @@ def _agent_owns_two(m: _Reading, _today: date) -> Finder:
             )
 
 
-def _agent_owns_nothing(m: _Reading, _today: date) -> Finder:
+def _agent_owns_nothing(m: LenientManifest, _today: date) -> Finder:
     for agent in m.agents:
         if not m.owned_by(agent):
             yield Gap(
@@ -240,11 +152,11 @@ def _agent_owns_nothing(m: _Reading, _today: date) -> Finder:
             )
 
 
-def _single_source_alerting(m: _Reading, _today: date) -> Finder:
+def _single_source_alerting(m: LenientManifest, _today: date) -> Finder:
     for agent in ALERTING:
         if agent not in m.agents:
             continue
-        checks = {c for c in _list(m.agents[agent].get("cross_checks")) if _text(c)}
+        checks = {c for c in as_list(m.agents[agent].get("cross_checks")) if as_text(c)}
         if len(checks) < MIN_CROSS_CHECKS:
             yield Gap(
                 code=GapCode.SINGLE_SOURCE_ALERTING,
@@ -256,7 +168,7 @@ def _single_source_alerting(m: _Reading, _today: date) -> Finder:
             )
 
 
-def _policy_single_level(m: _Reading, _today: date) -> Finder:
+def _policy_single_level(m: LenientManifest, _today: date) -> Finder:
     for name, levels in m.policies.items():
         if len(levels) < 2:
             yield Gap(
@@ -273,7 +185,7 @@ def _reaches_a_person(level: dict[str, Any]) -> bool:
     return notify in HUMAN_TARGETS or is_user_id(notify)
 
 
-def _policy_no_human(m: _Reading, _today: date) -> Finder:
+def _policy_no_human(m: LenientManifest, _today: date) -> Finder:
     for name, levels in m.policies.items():
         if not any(_reaches_a_person(level) for level in levels):
             yield Gap(
@@ -285,7 +197,7 @@ def _policy_no_human(m: _Reading, _today: date) -> Finder:
             )
 
 
-def _policy_missing(m: _Reading, _today: date) -> Finder:
+def _policy_missing(m: LenientManifest, _today: date) -> Finder:
     for agent, spec in m.agents.items():
         policy, path = spec.get("escalation"), f"agents.{agent}.escalation"
         yield from _naming(
@@ -305,13 +217,13 @@ def _policy_missing(m: _Reading, _today: date) -> Finder:
         )
 
 
-def _unpromoted_agent(m: _Reading, today: date) -> Finder:
+def _unpromoted_agent(m: LenientManifest, today: date) -> Finder:
     acting = (Autonomy.SUPERVISED, Autonomy.AUTONOMOUS)
     for agent, spec in m.agents.items():
-        level = _level(spec.get("autonomy"))
+        level = as_level(spec.get("autonomy"))
         if level not in acting:
             continue
-        since, path = _date(spec.get("shadow_since")), f"agents.{agent}.autonomy"
+        since, path = as_date(spec.get("shadow_since")), f"agents.{agent}.autonomy"
         if since is None:
             yield Gap(
                 code=GapCode.UNPROMOTED_AGENT,
@@ -332,11 +244,11 @@ def _unpromoted_agent(m: _Reading, today: date) -> Finder:
             )
 
 
-def _email_unapproved(m: _Reading, _today: date) -> Finder:
+def _email_unapproved(m: LenientManifest, _today: date) -> Finder:
     if DRAFTING not in m.agents:
         return
     top, path = ceiling(DRAFTING), f"agents.{DRAFTING}.autonomy"
-    level = _level(m.agents[DRAFTING].get("autonomy"))
+    level = as_level(m.agents[DRAFTING].get("autonomy"))
     if level in DIAL and DIAL.index(level) > DIAL.index(top):
         yield Gap(
             code=GapCode.EMAIL_UNAPPROVED,
@@ -346,7 +258,7 @@ def _email_unapproved(m: _Reading, _today: date) -> Finder:
             fix=f"set {path} to {top}: client email always needs a person's approval",
         )
     # `people` that is no list is the strict manifest's problem, not this gap at its path.
-    if m.people_listed and not any("approver" in _list(p.get("roles")) for p in m.people):
+    if m.people_listed and not any("approver" in as_list(p.get("roles")) for p in m.people):
         yield Gap(
             code=GapCode.EMAIL_UNAPPROVED,
             path="people",
@@ -355,7 +267,7 @@ def _email_unapproved(m: _Reading, _today: date) -> Finder:
         )
 
 
-def _money_threshold(m: _Reading, _today: date) -> Finder:
+def _money_threshold(m: LenientManifest, _today: date) -> Finder:
     for key, value in m.pacing.items():
         if money_key(key) or money_value(value):
             yield Gap(
@@ -368,10 +280,10 @@ def _money_threshold(m: _Reading, _today: date) -> Finder:
             )
 
 
-def _lead_missing(m: _Reading, _today: date) -> Finder:
+def _lead_missing(m: LenientManifest, _today: date) -> Finder:
     listed = m.slack_ids()
     for i, person in enumerate(m.people):
-        lead = _text(person.get("lead"))
+        lead = as_text(person.get("lead"))
         if lead is not None and lead not in listed:
             yield Gap(
                 code=GapCode.LEAD_MISSING,
@@ -381,7 +293,7 @@ def _lead_missing(m: _Reading, _today: date) -> Finder:
             )
     for domain, spec in m.domains.items():
         owner, policy = m.person_at(spec.get("owner")), m.policy_of(domain)
-        if owner is None or policy is None or _text(m.people[owner].get("lead")):
+        if owner is None or policy is None or as_text(m.people[owner].get("lead")):
             continue
         name, levels = policy
         if any(level.get("notify") == "lead" for level in levels):
@@ -413,7 +325,7 @@ _FINDERS = (
 
 def find_gaps(data: Any, *, now: datetime) -> list[Gap]:
     """Every gap in manifest data, in the codes' order, once per code and key path."""
-    reading = _Reading(data)
+    reading = LenientManifest(data)
     today = reading.today(now)
     found: dict[tuple[GapCode, str], Gap] = {}
     for finder in _FINDERS:
