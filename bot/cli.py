@@ -805,6 +805,36 @@ def brief(
 
 
 @app.command()
+def check(
+    ctx: typer.Context,
+    manifest: Annotated[
+        Path | None,
+        typer.Argument(
+            metavar="MANIFEST",
+            help="Agency manifest YAML (default: --manifest, else SWITCHBOARD_MANIFEST).",
+        ),
+    ] = None,
+    as_json: Annotated[bool, flag("--json", 'Print {"score": N, "gaps": [...]}.')] = False,
+) -> None:
+    """Score the manifest's coordination out of 100 and list each gap with its fix.
+
+    Exit status 0 with no gaps, 1 with any, 2 when the manifest cannot be read or has a
+    problem no gap code covers.
+    """
+    from switchboard.bot.check_command import run_check
+    from switchboard.bot.settings import SettingsError
+
+    rt: Runtime = ctx.obj
+    # Not `runtime(ctx)`: that refuses a manifest with problems `check` reports as gaps.
+    try:
+        path = manifest or rt.settings.manifest_path
+    except SettingsError as error:
+        err.print(str(error), markup=False, highlight=False)
+        raise typer.Exit(2) from None
+    raise typer.Exit(run_check(path, now=rt.now(), as_json=as_json, out=out, err=err))
+
+
+@app.command()
 def demo(
     directory: Annotated[
         Path | None, typer.Option("--dir", help="Keep the demo database and data here.")

@@ -18,8 +18,10 @@ from rich.panel import Panel
 from rich.table import Table
 from sqlalchemy import select
 
+from switchboard.agents.coordination import check
 from switchboard.agents.escalation_policy import BusinessCalendar
 from switchboard.agents.pacing import evaluate
+from switchboard.bot.check_command import report
 from switchboard.bot.console_views import alerts_table, audit_table, load_names, pacing_table
 from switchboard.bot.demo_world import DemoWorld, SimulatedClock
 from switchboard.bot.runtime import Runtime
@@ -37,6 +39,7 @@ from switchboard.store.csv_import import import_dir
 from switchboard.store.drafts import sha256
 from switchboard.store.engine import reading
 from switchboard.store.escalations import EscalationStatus
+from switchboard.store.manifest import read_manifest_yaml
 from switchboard.store.shadow import ShadowOutput, ShadowVerdict
 
 EXAMPLE_MANIFEST = BUNDLED_MANIFESTS / "agency.example.yaml"
@@ -115,6 +118,7 @@ def run_demo(console: Console, *, directory: Path | None, as_of: date | None) ->
         table = audit_table(events, rt.manifest.tz, names=names)
         table.title = "9. Audit log: every change, in the same transaction as the change"
         console.print(table)
+        coordination_check(console, now=clock())
         explore = (
             f"Database: {database}  (look around: switchboard --db {database} alerts)"
             if keep
@@ -131,6 +135,21 @@ def run_demo(console: Console, *, directory: Path | None, as_of: date | None) ->
             highlight=False,
             soft_wrap=True,
         )
+
+
+def coordination_check(console: Console, *, now: datetime) -> None:
+    """`switchboard check` on the example manifest, then on a copy with a dollar threshold."""
+    console.print(
+        "10. switchboard check: the manifest's coordination score (exit 1 on any gap, for CI)",
+        markup=False,
+        highlight=False,
+    )
+    data = read_manifest_yaml(EXAMPLE_MANIFEST)
+    example = check(data, source=EXAMPLE_MANIFEST.name, now=now)
+    data["pacing"]["over_usd"] = 500
+    tweaked = check(data, source=EXAMPLE_MANIFEST.name, now=now)
+    for result, source in ((example, EXAMPLE_MANIFEST.name), (tweaked, "with over_usd: 500")):
+        console.print(report(result, source=source, indent="   "), soft_wrap=True)
 
 
 def morning(world: DemoWorld, say: object) -> None:

@@ -21,6 +21,8 @@ MANIFEST_TEMPLATE = """\
 # The agency manifest: who owns what, how far agents may act, who is told when.
 # Every key is described in docs/manifest.md of the Switchboard repository. Any
 # switchboard command checks this file first and names the key path of every problem.
+# `switchboard check agency.yaml` scores its coordination out of 100 and lists each gap
+# (a domain without an owner, an escalation that reaches nobody, ...) with its fix.
 # Replace the example names and ids with yours. A Slack user id starts with U (in Slack:
 # the person's profile, then the ... menu, Copy member ID); a channel id starts with C (the
 # channel's name, then the bottom of About).
@@ -49,6 +51,7 @@ people:
   - slack_id: U0LEAD
     name: Leo
     roles: [lead, approver]
+    lead: U0ADMIN      # Leo reports to Maya: escalations to the lead of Leo's domains reach her
   - slack_id: U0AM
     name: Ana
     roles: []

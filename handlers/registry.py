@@ -11,7 +11,16 @@ from typing import Any
 
 from slack_bolt import App
 
-from switchboard.handlers import alerts, autonomy, briefing, drafts, escalations, ops, owners
+from switchboard.handlers import (
+    alerts,
+    autonomy,
+    briefing,
+    check,
+    drafts,
+    escalations,
+    ops,
+    owners,
+)
 from switchboard.handlers.deps import Deps
 from switchboard.handlers.ops import Subcommand
 from switchboard.handlers.work import NOTICES, Work, combine
@@ -25,6 +34,7 @@ WORK: dict[str, Work[Any]] = combine(
     drafts.WORK,
     autonomy.WORK,
     briefing.WORK,
+    check.WORK,
 )
 OPS: tuple[Subcommand, ...] = (
     *ops.SUBCOMMANDS,
@@ -33,6 +43,7 @@ OPS: tuple[Subcommand, ...] = (
     *owners.SUBCOMMANDS,
     *autonomy.SUBCOMMANDS,
     *briefing.SUBCOMMANDS,
+    *check.SUBCOMMANDS,
 )
 
 

@@ -150,11 +150,41 @@ class EscalationLevel(_Strict):
         return self.notify.removeprefix("channel:") if self.notify.startswith("channel:") else None
 
 
+# Pacing thresholds are percentages of plan, never money (DESIGN section 1: a dollar threshold
+# is noise on a big account and silence on a small one). A key naming money, or a value with a
+# currency in it, is refused by name here and is `switchboard check`'s `money_threshold`.
+_MONEY_WORDS = frozenset(
+    {"usd", "eur", "gbp", "cad", "aud", "dollar", "dollars", "spend", "budget", "amount"}
+    | {"money", "cost", "cents", "currency", "cash", "price"}
+)
+_PERCENT_WORDS = frozenset({"pct", "percent", "percentage"})
+_CURRENCY = re.compile(r"[$€£¥₹]|\b(?:usd|eur|gbp|cad|aud|jpy|chf|inr)\b", re.IGNORECASE)
+NOT_MONEY = "pacing thresholds are percentages of plan (over_pct, under_pct), never money"
+
+
+def money_key(key: object) -> bool:
+    """`over_usd`, `max_spend`, `budget_dollars`: a key that names money, not a percentage."""
+    words = set(re.split(r"[^a-z0-9]+", str(key).lower()))
+    return bool(words & _MONEY_WORDS) and not words & _PERCENT_WORDS
+
+
+def money_value(value: object) -> bool:
+    """`"$500"`, `"500 USD"`: text with a currency sign or code in it."""
+    return isinstance(value, str) and _CURRENCY.search(value) is not None
+
+
 class Pacing(_Strict):
     over_pct: Decimal = Field(default=Decimal(30), gt=0)
     under_pct: Decimal = Field(default=Decimal(30), gt=0)
     min_days: int = Field(default=3, ge=1, le=28)
     early_alert_pct: Decimal = Field(default=Decimal(200), gt=100)
+
+    @field_validator("*", mode="before")
+    @classmethod
+    def _not_money(cls, value: object) -> object:
+        if money_value(value):
+            raise ValueError(f"{value!r} is an amount of money; {NOT_MONEY}")
+        return value
 
 
 class Briefing(_Strict):
@@ -281,7 +311,8 @@ def _describe(error: dict[str, Any]) -> str:
     path = ".".join(str(part) for part in error["loc"]) or "(top level)"
     message = error["msg"].removeprefix("Value error, ")
     if error["type"] == "extra_forbidden":
-        message = "unknown key"
+        money = error["loc"][0] == "pacing" and money_key(error["loc"][-1])
+        message = f"a threshold in money; {NOT_MONEY}" if money else "unknown key"
     elif error["type"] == "enum":
         message = f"must be one of {error['ctx']['expected']} (got {error['input']!r})"
     elif error["type"] == "missing":
@@ -351,7 +382,8 @@ ManifestLoader.add_implicit_resolver(
 )
 
 
-def load_manifest(path: str | Path) -> AgencyManifest:
+def read_manifest_yaml(path: str | Path) -> Any:
+    """The file's YAML as data, not yet checked; ManifestError (one line) if it cannot be read."""
     path = Path(path)
     try:
         text = path.read_text(encoding="utf-8")
@@ -367,4 +399,8 @@ def load_manifest(path: str | Path) -> AgencyManifest:
         # One line per problem: PyYAML's own text spans several, with a snippet of the file.
         detail = getattr(error, "problem", None) or " ".join(str(error).split())
         raise ManifestError(str(path), [f"{where}: not valid YAML ({detail})"]) from None
-    return parse_manifest(data, str(path))
+    return data
+
+
+def load_manifest(path: str | Path) -> AgencyManifest:
+    return parse_manifest(read_manifest_yaml(path), str(path))

@@ -123,7 +123,12 @@ def test_a_shadow_agents_outputs_reach_the_shadow_channel_and_nobody_else(office
 
     calls = office.slack.calls
     assert {call.method for call in calls} <= {"auth.test", "chat.postMessage"}
-    posted = office.slack.calls_to("chat.postMessage")
+    # The briefing is a summary, not an action: it shows the shadow agents' findings, marked.
+    [briefing] = office.slack.messages("C0BRIEFING")
+    assert "Pacing (shadow)" in json.dumps(briefing["blocks"])
+    posted = [
+        c for c in office.slack.calls_to("chat.postMessage") if c.params["channel"] != "C0BRIEFING"
+    ]
     assert {call.params["channel"] for call in posted} == {"C0SHADOW"}
     assert inbox.messages == []
     assert (count(office.engine, Alert), count(office.engine, Escalation)) == (0, 0)
@@ -386,7 +391,9 @@ def test_three_failed_runs_in_a_row_pause_the_agent_and_escalate_to_its_owner(
     office.tick()
     [opened] = office.slack.calls_to("conversations.open")
     assert opened.params["users"] == ANA
-    dm = office.slack.calls_to("chat.postMessage")[-1]
+    [dm] = [
+        c for c in office.slack.calls_to("chat.postMessage") if c.params["channel"] == f"D{ANA}"
+    ]
     assert "pacing was paused after 3 failed runs in a row" in dm.params["text"]
 
     said(office, ResumeAgent(origin=office.origin(MAYA), agent="pacing"))

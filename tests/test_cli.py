@@ -285,6 +285,9 @@ def test_demo_runs_end_to_end(tmp_path: Path) -> None:
         assert name in text
     assert f"clients.csv │ {len(SAMPLE_CLIENTS)} │" in text
     assert f"ad_accounts.csv │ {len(SAMPLE_ACCOUNTS)} │" in text
+    # `switchboard check` on the example manifest, then with a dollar threshold added
+    assert "agency.example.yaml: coordination score 100/100, no gaps" in text
+    assert "with over_usd: 500: coordination score 80/100, 1 gap money_threshold" in text
     database = directory / "switchboard.db"
     assert database.is_file()
     assert str(database) in text
