@@ -17,10 +17,10 @@ from typing import Any
 from pydantic import BaseModel, Field
 from sqlmodel import Session, select
 
-from switchboard.agents import autonomy
+from switchboard.agents import autonomy, deadlines
 from switchboard.agents.durations import age
 from switchboard.agents.pacing import PaceStatus, PacingReport, evaluate
-from switchboard.store import agent_state, drafts, escalations
+from switchboard.store import agent_state, drafts, escalations, import_records
 from switchboard.store.agent_state import Autonomy
 from switchboard.store.escalations import EscalationStatus
 from switchboard.store.manifest import AgencyManifest
@@ -215,6 +215,66 @@ def shadow_section(session: Session, manifest: AgencyManifest, day: date) -> Sec
     return Section(key=SectionKey.SHADOW, title="Agents in shadow", items=items)
 
 
+def deadline_sections(session: Session, manifest: AgencyManifest, day: date) -> list[Section]:
+    """Due this week and overdue, then conflicts: each project once, by its owning source."""
+    due, conflicts = [], []
+    if manifest.domain_of(deadlines.AGENT) is not None:
+        report = deadlines.evaluate(session, manifest=manifest, today=day)
+        for project in report.overdue:
+            due.append(
+                Item(
+                    text=f"{project.client_name} · {project.name} ({project.project_id}): "
+                    f"overdue {project.days_late}d, due {project.due_date}",
+                    project_id=project.project_id,
+                    client_id=project.client_id,
+                    source=project.source,
+                )
+            )
+        for project in report.due_this_week:
+            due.append(
+                Item(
+                    text=f"{project.client_name} · {project.name} ({project.project_id}): "
+                    f"due {project.due_date:%a %d %b}",
+                    project_id=project.project_id,
+                    client_id=project.client_id,
+                    source=project.source,
+                )
+            )
+        for conflict in report.conflicts:
+            values = "; ".join(
+                f"{v.source} says {v.due_date} ({v.status.value})" for v in conflict.values
+            )
+            person = manifest.person(conflict.owner)
+            owner = person.name if person else conflict.owner
+            conflicts.append(
+                Item(
+                    text=f"{conflict.client_name} · {conflict.name} ({conflict.project_id}): "
+                    f"{values}. {conflict.truth} is the truth; {owner} to reconcile",
+                    project_id=conflict.project_id,
+                    client_id=conflict.client_id,
+                    source=conflict.truth,
+                )
+            )
+    return [
+        Section(key=SectionKey.DEADLINES, title="Deadlines: overdue and this week", items=due),
+        Section(key=SectionKey.CONFLICTS, title="Conflicts between sources", items=conflicts),
+    ]
+
+
+def stale_section(session: Session, manifest: AgencyManifest, day: date) -> Section:
+    expected = {source for domain in manifest.domains.values() for source in domain.sources}
+    items = [
+        Item(
+            text=f"{stale.source}: no new rows since {stale.last_new_on} ({stale.days} days)"
+            if stale.last_new_on
+            else f"{stale.source}: no rows ever imported",
+            source=stale.source,
+        )
+        for stale in import_records.stale_sources(session, day, expected=expected)
+    ]
+    return Section(key=SectionKey.STALE_SOURCES, title="Stale sources", items=items)
+
+
 def _mark(session: Session, section: Section) -> Section:
     agent = SECTION_AGENT.get(section.key)
     level = agent_state.level(session, agent) if agent else None
@@ -231,10 +291,9 @@ def compose(session: Session, manifest: AgencyManifest, *, day: date, now: datet
         portfolio_section(session, report),
         escalations_section(session, now),
         drafts_section(session, now),
-        Section(key=SectionKey.DEADLINES, title="Deadlines"),
-        Section(key=SectionKey.CONFLICTS, title="Conflicts between sources"),
+        *deadline_sections(session, manifest, day),
         shadow_section(session, manifest, day),
-        Section(key=SectionKey.STALE_SOURCES, title="Stale sources"),
+        stale_section(session, manifest, day),
     ]
     return Briefing(
         agency=manifest.agency,

@@ -10,9 +10,11 @@ from typing import Any
 from sqlalchemy import select
 from sqlmodel import Session, col
 
+from switchboard.agents.deadlines import truths
 from switchboard.agents.triage import BY_CODE
 from switchboard.store.alerts import UNRESOLVED, Alert, AlertState
-from switchboard.store.source_data import Client, InboundEmail, Project, ProjectStatus
+from switchboard.store.manifest import AgencyManifest
+from switchboard.store.source_data import Client, InboundEmail, ProjectStatus
 
 EXCERPT = 400
 HISTORY_DAYS = 30
@@ -23,7 +25,9 @@ def _excerpt(text: str, limit: int = EXCERPT) -> str:
     return flat if len(flat) <= limit else flat[: limit - 1] + "…"
 
 
-def handoff(session: Session, email: InboundEmail, reasons: list[str]) -> dict[str, Any]:
+def handoff(
+    session: Session, email: InboundEmail, reasons: list[str], manifest: AgencyManifest
+) -> dict[str, Any]:
     client = session.get(Client, email.client_id)
     name = client.name if client else email.client_id
     why = ", ".join(BY_CODE[code].what for code in reasons)
@@ -44,11 +48,12 @@ def handoff(session: Session, email: InboundEmail, reasons: list[str]) -> dict[s
             col(Alert.state).in_([s for s in UNRESOLVED if s is not AlertState.SUPPRESSED]),
         )
     ).all()
-    projects = session.scalars(
-        select(Project).where(
-            Project.client_id == email.client_id, Project.status != ProjectStatus.DONE
-        )
-    ).all()
+    # Each project as its owning source reports it: one due date, never one per source.
+    projects = [
+        p
+        for p in truths(session, manifest, client_id=email.client_id)
+        if p.status is not ProjectStatus.DONE
+    ]
     details = [
         f'From {email.from_email}, "{email.subject}": {_excerpt(email.body)}',
         "Other mail in 30 days: "

@@ -15,10 +15,12 @@ from datetime import date, datetime
 from sqlalchemy import Engine
 from sqlmodel import Session
 
+from switchboard.agents import deadlines
 from switchboard.agents.pacing import evaluate
 from switchboard.agents.pacing_alerts import AlertChange, record_findings
 from switchboard.bot.drafting import queue_drafts, triage_new
 from switchboard.handlers.alert_posts import publish_changes, publish_shadow
+from switchboard.handlers.deadline_posts import escalate_overdue
 from switchboard.handlers.escalation_posts import open_breaker_escalation
 from switchboard.store import agent_state
 from switchboard.store.agent_state import Autonomy
@@ -99,10 +101,39 @@ def run_drafting(
     return run
 
 
+def run_deadlines(
+    engine: Engine, manifest: AgencyManifest, *, as_of: date, now: datetime
+) -> AgentRun:
+    run = AgentRun(deadlines.AGENT, as_of)
+    if manifest.domain_of(deadlines.AGENT) is None:
+        run.skipped = "it owns no domain in the manifest"
+        return run
+    with transaction(engine) as session:
+        level = agent_state.level(session, deadlines.AGENT)
+        if level is Autonomy.PAUSED:
+            run.skipped = "paused"
+            return run
+        report = deadlines.evaluate(session, manifest=manifest, today=as_of)
+        # In the same transaction: what it found and the escalations it opens commit together.
+        opened = escalate_overdue(session, report, manifest=manifest, now=now)
+    in_shadow = level is Autonomy.SHADOW
+    run.notes = [
+        f"{len(report.due_this_week)} due this week",
+        f"{len(report.overdue)} overdue",
+        f"{len(report.conflicts)} conflict(s)",
+        "escalations to the shadow channel" if in_shadow else f"{opened} escalation(s) opened",
+    ]
+    return run
+
+
 BREAKER_FAILURES = 3  # failed runs in a row that pause an agent
 
 # The agents `switchboard agents run` and the scheduler can run, by manifest name.
-RUNNERS: dict[str, Callable[..., AgentRun]] = {"pacing": run_pacing, "drafting": run_drafting}
+RUNNERS: dict[str, Callable[..., AgentRun]] = {
+    "pacing": run_pacing,
+    "drafting": run_drafting,
+    "deadlines": run_deadlines,
+}
 RUNNABLE = tuple(RUNNERS)
 
 

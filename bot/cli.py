@@ -225,7 +225,7 @@ def import_command(
 
     rt = runtime(ctx)
     try:
-        report = import_dir(rt.engine, directory, rt.manifest.tz)
+        report = import_dir(rt.engine, directory, rt.manifest.tz, now=rt.now())
     except ImportFailed as failure:
         for problem in failure.problems:
             err.print(str(problem), markup=False, highlight=False, soft_wrap=True)

@@ -87,7 +87,7 @@ def run_demo(console: Console, *, directory: Path | None, as_of: date | None) ->
             ),
             markup=False,
         )
-        report = import_dir(rt.engine, data_dir, rt.manifest.tz)
+        report = import_dir(rt.engine, data_dir, rt.manifest.tz, now=rt.now())
         imported = Table(
             title="1. CSV import", title_justify="left", caption="one transaction, upserts by key"
         )

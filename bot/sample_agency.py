@@ -231,7 +231,10 @@ def write_sample(directory: Path, as_of: date, agency_tz: str = "America/New_Yor
             ],
         ],
     )
-    soon = as_of + timedelta(days=2)
+    # Projects for the deadlines agent: due this week, overdue, and sources that disagree
+    # (accelo is the owning source in the example manifest). `soon` stays inside the week
+    # (through Sunday) whatever day the demo runs.
+    soon = as_of + timedelta(days=min(2, 6 - as_of.weekday()))
     write(
         "projects.csv",
         ["project_id", "client_id", "name", "due_date", "status", "source"],
@@ -276,6 +279,14 @@ def write_sample(directory: Path, as_of: date, agency_tz: str = "America/New_Yor
                 (as_of - timedelta(days=10)).isoformat(),
                 "done",
                 "accelo",
+            ],
+            [  # asana was not told: a status conflict, and not overdue (accelo says done)
+                "P-105",
+                "C09",
+                "Iris tracking audit",
+                (as_of - timedelta(days=10)).isoformat(),
+                "open",
+                "asana",
             ],
             [
                 "P-106",

@@ -53,7 +53,7 @@ def take_in(
             subject=f"email:{email.message_id}",
             domain=manifest.domain_of(AGENT) or "client_comms",
             agent=AGENT,
-            context=handoff(session, email, reasons),
+            context=handoff(session, email, reasons, manifest),
             manifest=manifest,
             now=now,
         )

@@ -9,18 +9,20 @@ from __future__ import annotations
 import codecs
 import csv
 import io
-from collections.abc import Iterator
+from collections import Counter
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
-from datetime import date
+from datetime import date, datetime
 from pathlib import Path
 from typing import Any
 from zoneinfo import ZoneInfo
 
 from pydantic import BaseModel, ValidationError
-from sqlalchemy import Engine, select
+from sqlalchemy import Engine, or_, select
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlmodel import Session, SQLModel
 
+from switchboard.store import import_records
 from switchboard.store.csv_rows import (
     AdAccountRow,
     BudgetRow,
@@ -65,6 +67,23 @@ class ImportFailed(Exception):
         super().__init__(f"{len(problems)} problem(s); nothing was imported")
 
 
+# New rows per source of one file's rows (see store/import_records.py).
+SourceCount = Callable[[Session, list[dict[str, Any]]], Counter[str | None]]
+
+
+def _named_source(_session: Session, rows: list[dict[str, Any]]) -> Counter[str | None]:
+    return Counter(row["source"] for row in rows)
+
+
+def _ad_platform(session: Session, rows: list[dict[str, Any]]) -> Counter[str | None]:
+    platforms = dict(session.execute(select(AdAccount.account_id, AdAccount.platform)).all())
+    return Counter(platforms[row["account_id"]].value for row in rows)
+
+
+def _inbox(_session: Session, rows: list[dict[str, Any]]) -> Counter[str | None]:
+    return Counter({"inbox": len(rows)})
+
+
 @dataclass(frozen=True)
 class FileSpec:
     name: str
@@ -75,6 +94,8 @@ class FileSpec:
     accounts: str | None = None  # column that must name a known ad account
     # CSV column -> table column, where they differ
     renames: dict[str, str] = field(default_factory=dict)
+    # Where its rows come from, given their keys; None: the agency's own list, no feed.
+    sources: SourceCount | None = None
 
     @property
     def columns(self) -> list[str]:
@@ -103,12 +124,22 @@ FILES: tuple[FileSpec, ...] = (
         ("account_id", "date"),
         accounts="account_id",
         renames={"date": "day"},
+        sources=_ad_platform,
     ),
     FileSpec(
         "exclusions.csv", ExclusionRow, Exclusion, ("account_id", "reason"), accounts="account_id"
     ),
-    FileSpec("projects.csv", ProjectRow, Project, ("source", "project_id"), clients="client_id"),
-    FileSpec("inbox.csv", InboxRow, InboundEmail, ("message_id",), clients="client_id"),
+    FileSpec(
+        "projects.csv",
+        ProjectRow,
+        Project,
+        ("source", "project_id"),
+        clients="client_id",
+        sources=_named_source,
+    ),
+    FileSpec(
+        "inbox.csv", InboxRow, InboundEmail, ("message_id",), clients="client_id", sources=_inbox
+    ),
 )
 FILE_NAMES = tuple(spec.name for spec in FILES)
 
@@ -279,18 +310,31 @@ def _normalize(spec: FileSpec, row: dict[str, Any]) -> dict[str, Any]:
     return row
 
 
-def _upsert(session: Session, spec: FileSpec, rows: list[dict[str, Any]]) -> None:
+def _upsert(session: Session, spec: FileSpec, rows: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """Insert or replace `rows`; the keys of those that were new or changed.
+
+    A row equal to the stored one is left alone (the WHERE of the upsert), so it is not
+    returned: that is how an import knows which rows it really brought.
+    """
     table = spec.table.__table__  # type: ignore[attr-defined]
     keys = [spec.renames.get(k, k) for k in spec.key]
     dialect = postgresql if session.get_bind().dialect.name == "postgresql" else sqlite
+    changed: list[dict[str, Any]] = []
     for start in range(0, len(rows), _CHUNK):
         statement = dialect.insert(table).values(rows[start : start + _CHUNK])
         updates = {c.name: statement.excluded[c.name] for c in table.columns if c.name not in keys}
-        session.execute(statement.on_conflict_do_update(index_elements=keys, set_=updates))
+        differs = or_(*(table.c[name].is_distinct_from(value) for name, value in updates.items()))
+        upsert = statement.on_conflict_do_update(index_elements=keys, set_=updates, where=differs)
+        result = session.execute(upsert.returning(*(table.c[k] for k in keys)))
+        changed += [dict(row) for row in result.mappings()]
+    return changed
 
 
-def import_files(session: Session, files: dict[str, bytes], tz: ZoneInfo) -> dict[str, int]:
-    """Check and write `{file name: bytes}` in the caller's transaction.
+def import_files(
+    session: Session, files: dict[str, bytes], tz: ZoneInfo, *, now: datetime
+) -> dict[str, int]:
+    """Check and write `{file name: bytes}` in the caller's transaction, recording what was
+    new per file and source as imported at `now`.
 
     Raises ImportFailed, having written nothing, when any row is invalid.
     """
@@ -299,13 +343,19 @@ def import_files(session: Session, files: dict[str, bytes], tz: ZoneInfo) -> dic
     _check_references(parsed, session, problems)
     if problems:
         raise ImportFailed(problems)
+    new_rows: dict[tuple[str, str | None], int] = {}
     for p in parsed:
-        _upsert(session, p.spec, [row for _, row in p.rows])
+        changed = _upsert(session, p.spec, [row for _, row in p.rows])
+        counts = (
+            p.spec.sources(session, changed) if p.spec.sources else Counter({None: len(changed)})
+        )
+        new_rows.update(((p.spec.name, source), n) for source, n in counts.items())
+    import_records.record(session, new_rows, now=now, tz=tz)
     return {p.spec.name: len(p.rows) for p in parsed}
 
 
-def import_dir(engine: Engine, directory: Path, tz: ZoneInfo) -> ImportReport:
-    """Import whichever import files `directory` holds, in one transaction."""
+def import_dir(engine: Engine, directory: Path, tz: ZoneInfo, *, now: datetime) -> ImportReport:
+    """Import whichever import files `directory` holds, in one transaction, as of `now`."""
     if not directory.is_dir():
         raise ImportFailed([Problem(str(directory), 0, "directory", "not a directory")])
     present = {p.name: p for p in directory.iterdir() if p.is_file()}
@@ -321,5 +371,5 @@ def import_dir(engine: Engine, directory: Path, tz: ZoneInfo) -> ImportReport:
             ]
         )
     with transaction(engine) as session:
-        rows = import_files(session, files, tz)
+        rows = import_files(session, files, tz, now=now)
     return ImportReport(rows=rows, ignored=ignored)

@@ -128,6 +128,12 @@ def active_for(session: Session, subject: str) -> Escalation | None:
     return session.scalars(query).first()
 
 
+def ever_opened(session: Session, subject: str) -> bool:
+    """Whether `subject` ever had an escalation, in any status (for once-only subjects)."""
+    query = select(Escalation.id).where(Escalation.subject == subject).limit(1)
+    return session.scalar(query) is not None
+
+
 def open_new(
     session: Session,
     *,

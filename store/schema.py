@@ -8,6 +8,7 @@ from switchboard.store.audit import AuditEvent
 from switchboard.store.briefings import BriefingRun
 from switchboard.store.drafts import Approval, Draft, EmailTriage
 from switchboard.store.escalations import Escalation, EscalationStep
+from switchboard.store.import_records import ImportRecord
 from switchboard.store.interactions import Interaction
 from switchboard.store.jobs import Job
 from switchboard.store.outbox import OutboxMessage
@@ -42,6 +43,7 @@ __all__ = [
     "Escalation",
     "EscalationStep",
     "Exclusion",
+    "ImportRecord",
     "InboundEmail",
     "Interaction",
     "Job",

@@ -5,7 +5,7 @@ from __future__ import annotations
 import csv
 import io
 from collections import defaultdict
-from datetime import date, timedelta
+from datetime import UTC, date, datetime, timedelta
 from decimal import Decimal
 from zoneinfo import ZoneInfo
 
@@ -14,6 +14,7 @@ from sqlalchemy import Engine
 from switchboard.store.csv_import import import_files
 from switchboard.store.engine import transaction
 
+IMPORTED_AT = datetime(2026, 3, 16, 13, 0, tzinfo=UTC)
 HEADERS = {
     "clients.csv": ["client_id", "name", "status"],
     "ad_accounts.csv": ["account_id", "client_id", "platform", "name", "currency", "timezone"],
@@ -82,7 +83,7 @@ class AgencyBuilder:
             out[name] = buffer.getvalue().encode()
         return out
 
-    def load(self, engine: Engine) -> None:
+    def load(self, engine: Engine, *, now: datetime = IMPORTED_AT) -> None:
         with transaction(engine) as session:
-            import_files(session, self.files(), ZoneInfo("UTC"))
+            import_files(session, self.files(), ZoneInfo("UTC"), now=now)
         self.rows.clear()

@@ -8,7 +8,7 @@ import re
 import shutil
 import subprocess
 import sys
-from datetime import UTC, date, datetime
+from datetime import UTC, date, datetime, time
 from importlib.metadata import PackageNotFoundError
 from importlib.metadata import version as distribution_version
 from pathlib import Path
@@ -353,7 +353,8 @@ def test_the_sample_agency_imports_on_the_first_days_of_a_month(
 ) -> None:
     _, engine = sqlite_store(sqlite_template, tmp_path)
     write_sample(tmp_path / "data", as_of)
-    report = import_dir(engine, tmp_path / "data", ZoneInfo("America/New_York"))
+    now = datetime.combine(as_of, time(9), tzinfo=ZoneInfo("America/New_York"))
+    report = import_dir(engine, tmp_path / "data", ZoneInfo("America/New_York"), now=now)
     engine.dispose()
     assert report.rows["clients.csv"] == len(SAMPLE_CLIENTS)
     assert report.rows["spend.csv"] > 0

@@ -256,7 +256,8 @@ def write_examples(directory: Path, **replace: str) -> Path:
 def test_the_examples_import_together(engine: Engine, tmp_path: Path) -> None:
     folder = write_examples(tmp_path / "data")
     try:
-        report = import_dir(engine, folder, ZoneInfo("America/New_York"))
+        now = datetime(2026, 3, 16, 9, 0, tzinfo=ZoneInfo("America/New_York"))
+        report = import_dir(engine, folder, ZoneInfo("America/New_York"), now=now)
     except ImportFailed as failure:
         pytest.fail(
             "docs/data.md: the examples do not import:\n" + "\n".join(map(str, failure.problems))

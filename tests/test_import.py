@@ -28,6 +28,7 @@ from switchboard.store.source_data import (
 from tests.conftest import sqlite_store
 
 NEW_YORK = ZoneInfo("America/New_York")
+NOW = datetime(2026, 3, 16, 13, 0, tzinfo=UTC)
 # Digits of other scripts, which \\d would match: full-width and Arabic-Indic.
 WIDE_DATE = "2026-03-16".translate({ord(d): ord(d) + 0xFEE0 for d in "0123456789"})
 WIDE_MONTH = WIDE_DATE[:7]
@@ -97,7 +98,7 @@ def dump(engine: Engine) -> dict[str, list[tuple[Any, ...]]]:
 def run(engine: Engine, files: dict[str, str | bytes], tz: ZoneInfo = NEW_YORK) -> dict[str, int]:
     data = {n: t if isinstance(t, bytes) else t.encode() for n, t in files.items()}
     with transaction(engine) as session:
-        return import_files(session, data, tz)
+        return import_files(session, data, tz, now=NOW)
 
 
 def problems(engine: Engine, files: dict[str, str | bytes]) -> list[str]:
@@ -162,13 +163,16 @@ def test_utf8_bom_and_crlf_are_accepted(engine: Engine) -> None:
         name: b"\xef\xbb\xbf" + text.replace("\n", "\r\n").encode() for name, text in VALID.items()
     }
     with transaction(engine) as session:
-        assert import_files(session, files, NEW_YORK) == VALID_COUNTS
+        assert import_files(session, files, NEW_YORK, now=NOW) == VALID_COUNTS
     with_bom = dump(engine)
     [mail] = with_bom.pop("inbound_email")
     assert mail[4] == "Hi,\r\ncould you send the report?"  # a quoted line break is kept as is
     run(engine, VALID)  # the same data without BOM and CRLF replaces every row by its key
     plain = dump(engine)
     plain.pop("inbound_email")
+    # Only the mail changed (its line breaks), so only the inbox brought something new.
+    before, after = with_bom.pop("import_record"), plain.pop("import_record")
+    assert [r[3:] for r in after if r not in before] == [("inbox.csv", "inbox", 1)]
     assert with_bom == plain
     assert plain["client"][0][0] == "C1"  # not "\ufeffC1"
 
@@ -683,24 +687,24 @@ def write_dir(directory: Path, files: dict[str, str]) -> Path:
 
 def test_re_importing_a_directory_changes_nothing(engine: Engine, tmp_path: Path) -> None:
     data = write_dir(tmp_path / "data", VALID)
-    first = import_dir(engine, data, NEW_YORK)
+    first = import_dir(engine, data, NEW_YORK, now=NOW)
     assert first.rows == VALID_COUNTS
     once = dump(engine)
     assert sum(len(rows) for rows in once.values()) >= sum(VALID_COUNTS.values())
-    second = import_dir(engine, data, NEW_YORK)
+    second = import_dir(engine, data, NEW_YORK, now=NOW)
     assert second.rows == VALID_COUNTS
     assert dump(engine) == once
 
 
 def test_a_changed_value_is_updated_not_duplicated(engine: Engine, tmp_path: Path) -> None:
-    import_dir(engine, write_dir(tmp_path / "v1", VALID), NEW_YORK)
+    import_dir(engine, write_dir(tmp_path / "v1", VALID), NEW_YORK, now=NOW)
     changed = dict(VALID)
     changed["spend.csv"] = VALID["spend.csv"].replace(
         "A1,2026-03-01,100.10,3", "A1,2026-03-01,42.00,"
     )
     changed["clients.csv"] = CLIENTS.replace("C2,Birch Legal,offboarding", "C2,Birch Legal,churned")
     changed["budgets.csv"] = VALID["budgets.csv"].replace("3100.00", "3300.00")
-    import_dir(engine, write_dir(tmp_path / "v2", changed), NEW_YORK)
+    import_dir(engine, write_dir(tmp_path / "v2", changed), NEW_YORK, now=NOW)
     with reading(engine) as session:
         spend = session.scalars(select(SpendDay).where(SpendDay.account_id == "A1")).all()
         budgets = session.scalars(select(Budget).where(Budget.account_id == "A1")).all()
@@ -726,7 +730,7 @@ def test_a_later_import_of_one_account_day_replaces_it(engine: Engine) -> None:
 def test_import_dir_lists_files_it_ignores(engine: Engine, tmp_path: Path) -> None:
     data = write_dir(tmp_path / "data", {"clients.csv": CLIENTS, "notes.csv": "a,b\n"})
     (data / "README.txt").write_text("not csv")
-    report = import_dir(engine, data, NEW_YORK)
+    report = import_dir(engine, data, NEW_YORK, now=NOW)
     assert report.rows == {"clients.csv": 2}
     assert report.ignored == ["notes.csv"]
     assert {a.account_id for a in _all(engine, AdAccount)} == set()
@@ -743,11 +747,11 @@ def test_import_dir_without_import_files_is_a_problem(
     empty = tmp_path / "empty"
     empty.mkdir()
     with pytest.raises(ImportFailed) as failure:
-        import_dir(sqlite_engine, empty, NEW_YORK)
+        import_dir(sqlite_engine, empty, NEW_YORK, now=NOW)
     [problem] = failure.value.problems
     assert str(problem).startswith(f"{empty}:0: directory: no import files (expected any of ")
     with pytest.raises(ImportFailed) as failure:
-        import_dir(sqlite_engine, tmp_path / "missing", NEW_YORK)
+        import_dir(sqlite_engine, tmp_path / "missing", NEW_YORK, now=NOW)
     assert [str(p) for p in failure.value.problems] == [
         f"{tmp_path / 'missing'}:0: directory: not a directory"
     ]
@@ -758,5 +762,5 @@ def test_import_dir_is_one_transaction(engine: Engine, tmp_path: Path) -> None:
     data = write_dir(tmp_path / "data", files)
     before = dump(engine)
     with pytest.raises(ImportFailed):
-        import_dir(engine, data, NEW_YORK)
+        import_dir(engine, data, NEW_YORK, now=NOW)
     assert dump(engine) == before

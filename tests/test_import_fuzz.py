@@ -18,7 +18,7 @@ from switchboard.store.csv_import import FILE_NAMES, FILES, ImportFailed, import
 from switchboard.store.engine import transaction
 from switchboard.store.schema import metadata
 from tests.conftest import sqlite_store
-from tests.test_import import ACCOUNTS, CLIENTS, NEW_YORK, run
+from tests.test_import import ACCOUNTS, CLIENTS, NEW_YORK, NOW, run
 
 FUZZ = settings(
     max_examples=100,
@@ -129,7 +129,7 @@ def check_import(engine: Engine, files: dict[str, bytes]) -> None:
     with transaction(engine) as session:
         before = rows_of(session)
         try:
-            counts = import_files(session, files, NEW_YORK)
+            counts = import_files(session, files, NEW_YORK, now=NOW)
         except ImportFailed as failure:
             assert failure.problems
             for problem in failure.problems:
