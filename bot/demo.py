@@ -29,7 +29,7 @@ from switchboard.bot.sample_agency import SCENARIOS, write_sample
 from switchboard.bot.settings import BUNDLED_MANIFESTS
 from switchboard.bot.slack_standin import SlackStandIn
 from switchboard.handlers.alerts import AckAlert
-from switchboard.handlers.autonomy import DemoteAgent, PromoteAgent, ReviewShadow
+from switchboard.handlers.autonomy import PromoteAgent, ReviewShadow
 from switchboard.handlers.drafts import ApproveDraft
 from switchboard.handlers.escalations import AckEscalation
 from switchboard.handlers.owners import ReassignDomain
@@ -155,8 +155,9 @@ def coordination_check(console: Console, *, now: datetime) -> None:
 def morning(world: DemoWorld, say: object) -> None:
     print_ = world.console.print
     print_(
-        f"3. {world.clock():%H:%M}, the scheduler's tick: the agents run, alerts are posted, "
-        "each alert's escalation reaches its owner",
+        f"3. {world.clock():%H:%M}, the scheduler's tick: the agents run (deadlines in shadow), "
+        "alerts are posted, each alert's escalation reaches its owner, and the morning briefing "
+        "(due at 08:30, posted late once the day opens)",
         markup=False,
         highlight=False,
     )
@@ -266,27 +267,23 @@ def later(world: DemoWorld, say: object, *, at: datetime) -> None:
 
 
 def shadow_mode(world: DemoWorld) -> None:
-    """A demoted agent: what it would have done goes to the shadow channel, for review."""
+    """The deadlines agent is in shadow: its would-be escalation is reviewed; it cannot be
+    promoted until its numbers are met."""
     print_ = world.console.print
-    print_(
-        "8. Shadow mode: Maya demotes the pacing agent (/ops demote pacing); its next run "
-        "posts what it would have done to #shadow only, for people to agree or disagree with",
-        markup=False,
-        highlight=False,
-    )
-    world.click("U0ADMIN", lambda origin: DemoteAgent(origin=origin, agent="pacing"))
-    world.show_new()
-    world.at(world.clock() + timedelta(hours=1))
-    world.tick()
-    world.show_new(limit=2)
     with reading(world.rt.engine) as session:
         first = session.scalars(select(ShadowOutput).order_by(ShadowOutput.id)).first()
     if first is None:
         return
-    print_("   Leo clicks Agree on the first; Maya tries /ops promote pacing", markup=False)
+    print_(
+        f"8. Shadow mode: the deadlines agent has not earned trust yet, so its escalation of "
+        f"an overdue project went to #shadow only (output #{first.id}, at 09:00). Leo, who "
+        "owns project_status, clicks Agree; Maya tries /ops promote deadlines",
+        markup=False,
+        highlight=False,
+    )
     world.click(
         "U0LEAD",
         lambda origin: ReviewShadow(origin=origin, output_id=first.id, verdict=ShadowVerdict.AGREE),  # type: ignore[arg-type]
     )
-    world.click("U0ADMIN", lambda origin: PromoteAgent(origin=origin, agent="pacing"))
+    world.click("U0ADMIN", lambda origin: PromoteAgent(origin=origin, agent="deadlines"))
     world.show_new()

@@ -1,8 +1,8 @@
 """One pass of everything scheduled: `switchboard tick`, the worker's periodic entry, tests.
 
 Its parts, in order: agents that are due, triage of new mail, escalation steps that are due,
-the auditor, the briefing when due, expiry of undecided drafts, jobs that are due (run to
-completion), and the outbox drain. The pass repeats until it finds
+the auditor, expiry of undecided drafts, jobs that are due (run to completion), the briefing
+when due, and the outbox drain. The pass repeats until it finds
 nothing new to do (bounded), so an undeliverable owner falls through to the lead in the same
 tick, while a delivered step's next level waits for its `after`. Everything it records is
 dated by its clock: `switchboard tick --now ...` runs as of that moment.
@@ -94,11 +94,6 @@ class Tick:
             TickPart("escalations", self.escalations.run_due, _count("escalations", "step(s) run")),
             TickPart("auditor", self.escalations.audit, _auditor_line),
             TickPart(
-                "briefing",
-                lambda: post_if_due(engine, manifest, clock()),
-                _count("briefing", "posted"),
-            ),
-            TickPart(
                 "expiry",
                 lambda: expire_pending(engine, manifest, clock()),
                 _count("expiry", "draft(s) expired"),
@@ -106,6 +101,14 @@ class Tick:
         ]
         if self.jobs is not None:
             parts.append(TickPart("jobs", self.jobs.run_due, _count("jobs", "run")))
+        # After the jobs: drafts written in this tick are in the briefing that follows.
+        parts.append(
+            TickPart(
+                "briefing",
+                lambda: post_if_due(engine, manifest, clock()),
+                _count("briefing", "posted"),
+            )
+        )
         if self.outbox is not None:
             parts.append(TickPart("outbox", self.outbox.drain, _count("outbox", "message(s) sent")))
         return parts

@@ -27,6 +27,7 @@ from switchboard.store import escalations
 from switchboard.store.escalations import Escalation, EscalationStep, StepState, Via, step_key
 from switchboard.store.manifest import NEXT_BUSINESS_DAY, AgencyManifest
 from switchboard.store.outbox import OutboxKind, enqueue
+from switchboard.store.ownership import DomainOwner
 
 
 def policy_of(manifest: AgencyManifest, agent: str) -> str | None:
@@ -59,7 +60,7 @@ def open_escalation(
         kind=OutputKind.ESCALATION,
         key=f"escalation:{subject}",
         what=f"escalated: {context.get('headline') or subject}",
-        for_whom=describe_policy(manifest, name, None),
+        for_whom=describe_policy(manifest, name, _owner_name(session, domain, manifest)),
         why="; ".join(str(line) for line in context.get("details", [])) or subject,
     )
     if not gate(session, would, manifest=manifest, now=now):
@@ -128,6 +129,12 @@ def _open(
         actor=actor,
         now=now,
     )
+
+
+def _owner_name(session: Session, domain: str, manifest: AgencyManifest) -> str | None:
+    row = session.get(DomainOwner, domain)
+    person = manifest.person(row.owner) if row else None
+    return person.name if person else None
 
 
 def describe_policy(manifest: AgencyManifest, name: str, owner: str | None) -> str:
