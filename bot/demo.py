@@ -8,6 +8,8 @@ from __future__ import annotations
 
 import email
 import email.policy
+import json
+import re
 import tempfile
 from contextlib import ExitStack
 from datetime import date, datetime, time, timedelta
@@ -111,6 +113,8 @@ def run_demo(console: Console, *, directory: Path | None, as_of: date | None) ->
             client_mail(world)
             later(world, say, at=start + timedelta(hours=2))
             shadow_mode(world)
+            if keep:
+                written = write_messages(world, directory)
 
         with reading(rt.engine) as session:
             events = audit.recent(session, 8)
@@ -120,9 +124,11 @@ def run_demo(console: Console, *, directory: Path | None, as_of: date | None) ->
         console.print(table)
         coordination_check(console, now=clock())
         explore = (
-            f"Database: {database}  (look around: switchboard --db {database} alerts)"
+            f"Database: {database}  (look around: switchboard --db {database} alerts)\n"
+            f"Messages: {written} Block Kit files in {directory / 'messages'} (paste one into "
+            "Block Kit Builder), the chart in the same folder"
             if keep
-            else "Database: (temporary; use --dir to keep it)"
+            else "Database and messages: (temporary; use --dir DIR to keep them)"
         )
         console.print(
             f"{explore}\n\n"
@@ -287,3 +293,19 @@ def shadow_mode(world: DemoWorld) -> None:
     )
     world.click("U0ADMIN", lambda origin: PromoteAgent(origin=origin, agent="deadlines"))
     world.show_new()
+
+
+def write_messages(world: DemoWorld, directory: Path) -> int:
+    """Each message as a Block Kit JSON file (`{"blocks": [...]}`, what Block Kit Builder
+    takes), and each uploaded file, under `directory/messages`; how many messages."""
+    folder = directory / "messages"
+    folder.mkdir(exist_ok=True)
+    for stale in folder.iterdir():
+        stale.unlink()
+    messages = world.messages()
+    for n, (where, blocks) in enumerate(messages, 1):
+        slug = re.sub(r"[^a-z0-9]+", "-", where.lower()).strip("-")
+        (folder / f"{n:03d}-{slug}.json").write_text(json.dumps({"blocks": blocks}, indent=2))
+    for name, data in world.files().items():
+        (folder / Path(name).name).write_bytes(data)
+    return len(messages)

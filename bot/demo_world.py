@@ -7,12 +7,14 @@ the outbox over HTTP), on a clock the demo moves by hand.
 
 from __future__ import annotations
 
+import json
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Any
 
+from pydantic import SecretStr
 from rich.console import Console
 from slack_sdk import WebClient
 
@@ -75,6 +77,9 @@ class DemoWorld:
                 "email_backend": "file",
                 "email_file_dir": self.mail_dir,
                 "email_from": "team@northwind.example",
+                # The chart job uploads to the stand-in, as the worker does to Slack.
+                "slack_bot_token": SecretStr("xoxb-demo"),
+                "slack_api_url": self.slack.api_url,
             }
         )
         kinds = job_kinds(settings, self.rt.engine, self.clock)
@@ -127,16 +132,44 @@ class DemoWorld:
             return f"DM to {self.people.get(user, user)}"
         return channel
 
+    def _show_file(self, call: Call, indent: str) -> None:
+        channel = str(call.params.get("channel_id", ""))
+        where = f"#{self.channels.get(channel, channel)}, in the thread"
+        for file in _json(call.params.get("files")) or []:
+            size = len(self.slack.uploads.get(file.get("id", ""), b""))
+            title = file.get("title") or file.get("id")
+            line = f"{indent}{where} (file): {title}, a {size // 1024} KB PNG chart"
+            self.console.print(line, markup=False, highlight=False)
+
+    def files(self) -> dict[str, bytes]:
+        """Every file uploaded, by the name it was uploaded with."""
+        named = {}
+        for call in self.slack.calls_to("files.getUploadURLExternal"):
+            file_id = (call.response or {}).get("file_id", "")
+            if file_id in self.slack.uploads:
+                named[str(call.params.get("filename") or file_id)] = self.slack.uploads[file_id]
+        return named
+
+    def messages(self) -> list[tuple[str, list[Any]]]:
+        """Every message Slack was sent, in order: where it went and its blocks."""
+        found = []
+        for call in self.slack.calls:
+            if (
+                call.method in SHOWN
+                and call.status == 200
+                and call.method.startswith(("chat", "resp"))
+            ):
+                blocks = SlackStandIn.blocks_of(call)
+                if blocks:
+                    found.append((self._where(call), list(blocks)))
+        return found
+
     def show_new(
         self, indent: str = "   ", *, heading: str | None = None, limit: int | None = None
     ) -> list[Call]:
         """Print each message Slack received since the last look (under `heading`, if there
         are any; the first `limit` of them, then how many more); return their calls."""
-        calls = [
-            c
-            for c in self.slack.calls[self.seen :]
-            if c.method in ("chat.postMessage", "chat.update", "response_url") and c.status == 200
-        ]
+        calls = [c for c in self.slack.calls[self.seen :] if c.method in SHOWN and c.status == 200]
         # A message updated twice in one look (approved, then sent) is shown as it ends.
         last_update = {_edited(c): i for i, c in enumerate(calls) if c.method == "chat.update"}
         calls = [
@@ -148,6 +181,9 @@ class DemoWorld:
         if calls and heading:
             self.console.print(heading, markup=False, highlight=False)
         for call in calls[:limit]:
+            if call.method == "files.completeUploadExternal":
+                self._show_file(call, indent)
+                continue
             verb = {"chat.update": "updated", "response_url": "reply"}.get(call.method, "new")
             blocks: Any = SlackStandIn.blocks_of(call)
             lines = slack_message_lines(str(call.params.get("text", "")), blocks, self.people)
@@ -160,6 +196,13 @@ class DemoWorld:
             more = f"{indent}... and {len(calls) - limit} more like these"
             self.console.print(more, markup=False, highlight=False)
         return calls
+
+
+def _json(value: Any) -> Any:
+    return json.loads(value) if isinstance(value, str) else value
+
+
+SHOWN = ("chat.postMessage", "chat.update", "response_url", "files.completeUploadExternal")
 
 
 def _edited(call: Call) -> tuple[str, str]:

@@ -14,9 +14,11 @@ import pytest
 from pydantic import SecretStr
 from slack_sdk.models.blocks import Block
 from sqlalchemy import Engine, func, select
+from typer.testing import CliRunner
 
 from switchboard.agents.briefing import SectionKey, compose
 from switchboard.bot.briefing import due_day, post_if_due
+from switchboard.bot.cli import app
 from switchboard.handlers.briefing import PostBriefing, PreviewBriefing
 from switchboard.handlers.briefing_posts import post_key
 from switchboard.handlers.views.briefing import NOTHING, briefing_view
@@ -28,6 +30,8 @@ from switchboard.store.engine import create, reading, transaction
 from switchboard.store.manifest import AgencyManifest
 from switchboard.store.outbox import OutboxMessage
 from tests.agency_builder import AgencyBuilder
+from tests.conftest import EXAMPLE_MANIFEST
+from tests.live_slack import Live
 from tests.test_client_email import LEO, MAYA, START, Office, opened_office
 
 ANA = "U0AM"
@@ -232,3 +236,48 @@ def test_anyone_previews_only_admins_post_and_only_once_a_day(office: Office) ->
 def payload_of(call: Any) -> Any:
     blocks = call.params.get("blocks")
     return json.loads(blocks) if isinstance(blocks, str) else blocks
+
+
+# -- the CLI and Slack ------------------------------------------------------------------------
+
+
+def test_switchboard_brief_prints_json_with_every_section_and_queues_once(
+    office: Office, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    if office.engine.dialect.name != "sqlite":
+        pytest.skip("the CLI is shown once, on SQLite")
+    accounts(office, 7)
+    monkeypatch.setenv("DATABASE_URL", office.engine.url.render_as_string(hide_password=False))
+    monkeypatch.setenv("SWITCHBOARD_MANIFEST", str(EXAMPLE_MANIFEST))
+
+    def brief(*args: str) -> Any:
+        return CliRunner().invoke(app, ["brief", "--date", "2026-03-16", *args])
+
+    dry = brief("--dry-run", "--json")
+    assert dry.exit_code == 0, dry.output
+    printed = json.loads(dry.stdout)
+    assert sorted(printed) == ["blocks", "date", "sections", "thread"]
+    assert [s["key"] for s in printed["sections"]] == [k.value for k in SectionKey]
+    pacing = printed["sections"][0]
+    assert len(pacing["items"]) == 7 and pacing["items"][0]["account_id"] == "A0000"
+    assert len(printed["thread"]) == 1  # the two that did not fit in the channel
+    assert runs(office.engine) == 0
+
+    shown = brief()
+    assert shown.exit_code == 0
+    assert "MORNING BRIEFING · MONDAY 16 MARCH 2026" in shown.stdout
+    assert "Queued for C0BRIEFING" in shown.stderr
+    again = brief()
+    assert "was already posted; it is posted once a day" in again.stderr
+    assert runs(office.engine) == 1
+
+
+def test_ops_brief_through_slack_is_a_preview_for_the_caller_alone(live: Live) -> None:
+    assert live.ops("brief", ANA).status == 200
+    [reply] = live.responses()
+    assert reply.params["response_type"] == "ephemeral"
+    assert "Morning briefing" in json.dumps(reply.params["blocks"])
+    assert live.fake.messages("C0BRIEFING") == []
+    assert live.ops("brief post", ANA).status == 200
+    [_, refused] = live.responses(2)
+    assert refused.params["text"] == "Only an admin can post the briefing."

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import copy
+import json
 import os
 import re
 import shutil
@@ -17,6 +18,7 @@ from zoneinfo import ZoneInfo
 
 import pytest
 import yaml
+from slack_sdk.models.blocks import Block
 from sqlalchemy import Engine, func, inspect, select
 from typer.testing import CliRunner, Result
 
@@ -294,12 +296,40 @@ def test_demo_runs_end_to_end(tmp_path: Path) -> None:
     url = f"sqlite:///{database}"
     assert count(url, Client) == len(SAMPLE_CLIENTS)
     assert count(url, SpendDay) > 0
+    # The day as people see it: the briefing, the shadow agent's post, its review.
+    assert "MORNING BRIEFING · MONDAY 16 MARCH 2026" in text
+    assert "#briefing, in the thread (file): Pacing 2026-03-16" in text
+    assert "deadlines (shadow) would have escalated: Overdue:" in text
+    assert "Not promoted: deadlines has 1 of 20 outputs reviewed." in text
+
+
+def test_the_demos_messages_are_valid_block_kit_and_its_chart_a_png(tmp_path: Path) -> None:
+    directory = tmp_path / "demo"
+    run_demo(directory, "2026-03-16")
+    files = sorted((directory / "messages").glob("*.json"))
+    assert len(files) >= 20
+    where = {re.sub(r"^\d+-", "", f.stem) for f in files}
+    assert {"briefing", "alerts", "shadow", "approvals", "dm-to-ana"} <= where
+    for file in files:
+        blocks = json.loads(file.read_text())["blocks"]
+        assert 0 < len(blocks) <= 50, file.name
+        for block in blocks:
+            Block.parse(block).validate_json()  # type: ignore[union-attr]
+    chart = directory / "messages" / "pacing-2026-03-16.png"
+    assert chart.read_bytes().startswith(b"\x89PNG\r\n")
 
 
 def test_demo_ends_with_the_next_steps_and_its_database_can_be_explored(tmp_path: Path) -> None:
     database = tmp_path / "demo" / "switchboard.db"
     result = run_demo(database.parent, "2026-03-16")
-    assert result.stdout.splitlines()[-7:] == [
+    lines = result.stdout.splitlines()
+    messages = database.parent / "messages"
+    assert lines[-7].startswith("Messages: ")
+    assert lines[-7].endswith(
+        f"Block Kit files in {messages} (paste one into Block Kit Builder), the chart in the "
+        "same folder"
+    )
+    assert lines[-8:-7] + lines[-6:] == [
         f"Database: {database}  (look around: switchboard --db {database} alerts)",
         "",
         "Next:",
