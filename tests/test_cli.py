@@ -303,6 +303,15 @@ def test_demo_runs_end_to_end(tmp_path: Path) -> None:
     assert "Not promoted: deadlines has 1 of 20 outputs reviewed." in text
 
 
+def test_the_readmes_demo_excerpt_is_what_the_demo_prints(tmp_path: Path) -> None:
+    readme = (REPO / "README.md").read_text()
+    excerpt = readme.split("<!-- demo-excerpt")[1].split("<!-- /demo-excerpt -->")[0]
+    lines = [line for line in excerpt.split("```text")[1].split("```")[0].splitlines() if line]
+    printed = one_line(run_demo(tmp_path / "demo", "2026-03-16").stdout)
+    for line in lines:
+        assert one_line(line.removesuffix("...")) in printed, line
+
+
 def test_the_demos_messages_are_valid_block_kit_and_its_chart_a_png(tmp_path: Path) -> None:
     directory = tmp_path / "demo"
     run_demo(directory, "2026-03-16")

@@ -48,7 +48,7 @@ def _line(item: Item) -> str:
 def _section_blocks(part: Section) -> list[Block]:
     lines = [f"*{escape(part.heading)}*"]
     if part.note:
-        lines.append(f"_{escape(part.note)}_")
+        lines.append(escape(part.note))
     shown = [_line(item) for item in part.items[:SHOWN]]
     lines.extend(shown or [NOTHING])
     rest = len(part.items) - len(shown)
