@@ -27,6 +27,7 @@ from switchboard.store.manifest import AgencyManifest
 from switchboard.store.source_data import AdAccount, Client
 
 CENT = Decimal("0.01")
+Names = dict[str, str]  # client names by id
 
 
 class SectionKey(StrEnum):
@@ -109,9 +110,8 @@ def _pct(value: Decimal | None) -> str:
 _PACING_WORDS = {PaceStatus.OVER: "over", PaceStatus.UNDER: "under", PaceStatus.DARK: "dark"}
 
 
-def pacing_section(session: Session, report: PacingReport) -> Section:
-    accounts = {a.account_id: a for a in session.scalars(select(AdAccount))}
-    clients = {c.client_id: c.name for c in session.scalars(select(Client))}
+def pacing_section(session: Session, report: PacingReport, clients: Names) -> Section:
+    accounts = {a.account_id: a.name for a in session.scalars(select(AdAccount))}
     items, held = [], Counter[str]()
     worst_first = sorted(
         (a for a in report.accounts if a.status in _PACING_WORDS),
@@ -123,8 +123,7 @@ def pacing_section(session: Session, report: PacingReport) -> Section:
             continue
         if not finding.alert:
             continue
-        account = accounts.get(finding.account_id)
-        name = account.name if account else finding.account_id
+        name = accounts.get(finding.account_id, finding.account_id)
         client = clients.get(finding.client_id, finding.client_id)
         items.append(
             Item(
@@ -141,9 +140,8 @@ def pacing_section(session: Session, report: PacingReport) -> Section:
     return Section(key=SectionKey.PACING, title="Pacing", items=items, note=note)
 
 
-def portfolio_section(session: Session, report: PacingReport) -> Section:
+def portfolio_section(report: PacingReport, clients: Names) -> Section:
     portfolio = report.portfolio
-    clients = {c.client_id: c.name for c in session.scalars(select(Client))}
     if portfolio.median_cpl is None:
         return Section(key=SectionKey.PORTFOLIO, title="Portfolio cost per lead")
     items = [
@@ -174,9 +172,8 @@ def escalations_section(session: Session, now: datetime) -> Section:
     return Section(key=SectionKey.ESCALATIONS, title="Open escalations", items=items)
 
 
-def drafts_section(session: Session, now: datetime) -> Section:
+def drafts_section(session: Session, now: datetime, clients: Names) -> Section:
     waiting = drafts.listing(session)
-    clients = {c.client_id: c.name for c in session.scalars(select(Client))}
     items = [
         Item(
             text=f"#{d.id} {clients.get(d.client_id, d.client_id)}: {d.subject} · "
@@ -286,11 +283,12 @@ def _mark(session: Session, section: Section) -> Section:
 def compose(session: Session, manifest: AgencyManifest, *, day: date, now: datetime) -> Briefing:
     """The briefing for the agency-local `day`, as the store holds it at `now`."""
     report = evaluate(session, as_of=day, thresholds=manifest.pacing)
+    clients: Names = {c: n for c, n in session.execute(select(Client.client_id, Client.name))}
     sections = [
-        pacing_section(session, report),
-        portfolio_section(session, report),
+        pacing_section(session, report, clients),
+        portfolio_section(report, clients),
         escalations_section(session, now),
-        drafts_section(session, now),
+        drafts_section(session, now, clients),
         *deadline_sections(session, manifest, day),
         shadow_section(session, manifest, day),
         stale_section(session, manifest, day),

@@ -162,7 +162,9 @@ def run_agents(
         with transaction(engine) as session:
             if run.failed:
                 trip_if_due(session, run, manifest=manifest, now=now)
-            elif not run.skipped:
+            elif run.skipped:
+                log.info("agent %s: skipped (%s)", name, run.skipped)
+            else:
                 agent_state.run_worked(session, name)
             agent_state.record_run(
                 session, agent=name, as_of=as_of, ran_at=now, trigger=trigger, outcome=run.summary()
