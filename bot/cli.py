@@ -691,5 +691,43 @@ def demo(
     run_demo(out, directory=directory, as_of=day)
 
 
+@app.command()
+def sandbox(
+    ctx: typer.Context,
+    port: Annotated[
+        int, typer.Option("--port", min=1, max=65535, help="The page's port on 127.0.0.1.")
+    ] = 8080,
+    empty: Annotated[
+        bool, flag("--empty", "Start without the sample agency: the manifest's people only.")
+    ] = False,
+) -> None:
+    """The whole product in a browser, offline: Switchboard as `run` starts it, a Slack
+    stand-in, and a chat page at http://127.0.0.1:PORT/ (Ctrl-C stops it all).
+
+    Its store is a temporary SQLite file unless --db is given; --manifest picks the agency
+    (default: the example's). No environment setting applies: the bot token and signing
+    secret are made for the session, drafts come from the offline template, and approved
+    mail is written as .eml files.
+    """
+    from switchboard.bot.runtime import Runtime
+    from switchboard.bot.sandbox.command import run_sandbox
+    from switchboard.bot.settings import SettingsError
+    from switchboard.store.manifest import ManifestError
+
+    _check_port("127.0.0.1", port)
+    options = ctx.ensure_object(Runtime)
+    try:
+        run_sandbox(
+            out, port=port, empty=empty, db=options.db_url, manifest=options.manifest_override
+        )
+    except SettingsError as error:
+        err.print(str(error), markup=False, highlight=False)
+        raise typer.Exit(2) from None
+    except ManifestError as error:
+        for problem in error.problems:
+            err.print(f"{error.source}: {problem}", markup=False, highlight=False)
+        raise typer.Exit(2) from None
+
+
 def main() -> None:
     app()
