@@ -13,7 +13,7 @@ import secrets
 import threading
 import time
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
@@ -41,7 +41,6 @@ class Responder:
     message_ts: str | None = None
     ephemeral_id: str | None = None
     thread_ts: str | None = None
-    issued: float = field(default_factory=time.monotonic)
 
 
 @dataclass
@@ -76,6 +75,7 @@ class SlackStore:
         self.changed = threading.Condition(self.lock)
         self.version = 0
         self.clock = clock
+        self.monotonic = time.monotonic  # what triggers and response URLs expire by
         self.messages: list[dict[str, Any]] = []
         self.ephemerals: list[dict[str, Any]] = []
         self.views: dict[str, dict[str, Any]] = {}  # id -> {id, hash, user, view, errors}
@@ -83,6 +83,7 @@ class SlackStore:
         self.triggers: dict[str, Trigger] = {}
         self.responders: dict[str, Responder] = {}
         self.responder_uses: dict[str, int] = {}
+        self.responder_issued: dict[str, float] = {}
         self.files: dict[str, StoredFile] = {}
         self.uploads: dict[str, bytes] = {}  # raw bytes posted to any upload URL, by file id
         self._ids = itertools.count(1)
@@ -166,7 +167,7 @@ class SlackStore:
         """A trigger id for a click or command by `user`, good for one modal within 3 s."""
         with self.lock:
             trigger = f"{self.next_id()}.{int(time.time())}.{secrets.token_hex(8)}"
-            self.triggers[trigger] = Trigger(user, time.monotonic())
+            self.triggers[trigger] = Trigger(user, self.monotonic())
             return trigger
 
     def use_trigger(self, trigger_id: str, *, strict: bool) -> tuple[str | None, str | None]:
@@ -180,7 +181,7 @@ class SlackStore:
                 return None, "invalid_trigger_id" if strict else None
             if trigger.used:
                 return None, "trigger_exchanged"
-            if time.monotonic() - trigger.issued > TRIGGER_LIFETIME:
+            if self.monotonic() - trigger.issued > TRIGGER_LIFETIME:
                 return None, "expired_trigger_id"
             trigger.used = True
             return trigger.user, None
@@ -190,6 +191,7 @@ class SlackStore:
         with self.lock:
             name = f"{self.next_id()}-{secrets.token_hex(8)}"
             self.responders[name] = responder
+            self.responder_issued[name] = self.monotonic()
             return name
 
     def use_responder(self, name: str) -> tuple[Responder | None, str | None]:
@@ -199,7 +201,7 @@ class SlackStore:
             responder = self.responders.get(name)
             if responder is None:
                 return None, None
-            if time.monotonic() - responder.issued > RESPONDER_LIFETIME:
+            if self.monotonic() - self.responder_issued[name] > RESPONDER_LIFETIME:
                 return None, "expired_url"
             uses = self.responder_uses.get(name, 0)
             if uses >= RESPONDER_USES:
