@@ -296,10 +296,11 @@ def test_demo_runs_end_to_end(tmp_path: Path) -> None:
 def test_demo_ends_with_the_next_steps_and_its_database_can_be_explored(tmp_path: Path) -> None:
     database = tmp_path / "demo" / "switchboard.db"
     result = run_demo(database.parent, "2026-03-16")
-    assert result.stdout.splitlines()[-7:] == [
+    assert result.stdout.splitlines()[-8:] == [
         f"Database: {database}  (look around: switchboard --db {database} alerts)",
         "",
         "Next:",
+        "  switchboard sandbox          the same agency in your browser: click, type /ops",
         "  switchboard init my-agency   a commented manifest and empty CSV files to fill in",
         "  docs/data.md                 every CSV file and column, with examples",
         "  docs/manifest.md             every manifest key: people, owners, thresholds",

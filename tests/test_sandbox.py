@@ -60,6 +60,18 @@ def test_a_usage_mistake_is_answered_in_the_acknowledgement(page: PageClient) ->
     assert "is not an /ops command" in json.dumps(answer["blocks"]) + answer["text"]
 
 
+def test_an_app_that_does_not_answer_is_reported_as_slack_reports_it(
+    sandbox: Sandbox, page: PageClient
+) -> None:
+    sandbox.acting.events_url = lambda: "http://127.0.0.1:9/slack/events"  # nothing listens
+
+    answer = page.act("/api/command", "U0AM", channel=ALERTS, text="/ops alerts")
+
+    assert answer == {"ok": False, "error": "Switchboard did not answer."}
+    [failed] = ephemerals(page.state("U0AM"), ALERTS)
+    assert failed["text"] == '/ops failed with the error "dispatch_failed"'
+
+
 def test_the_owner_acknowledges_an_alert_and_the_message_says_who(page: PageClient) -> None:
     first = conversation(page.state("U0AM"), ALERTS)["messages"][0]
     block, element = button(first, "alert.ack")

@@ -109,8 +109,7 @@ class Acting:
     def command(self, user: str, channel: str, line: str) -> Sent:
         """`/ops alerts` typed by `user` in `channel`."""
         member = self.member(user)
-        if not self.workspace.has_conversation(channel):
-            raise ActingError(f"there is no conversation {channel}")
+        self._conversation_of(user, channel)
         command, _, text = line.strip().partition(" ")
         here = Responder(user=user, channel=channel)
         body = payloads.slash_command(
@@ -125,13 +124,62 @@ class Acting:
         sent = self._post(body)
         if not sent.ok:
             # What Slack tells the person when the app fails a command.
-            code = "operation_timeout" if sent.status == 0 else f"http_status_{sent.status}"
+            code = "dispatch_failed" if sent.status == 0 else f"http_status_{sent.status}"
             failed = f'{command} failed with the error "{code}"'
             self.store.add_ephemeral(channel, user, failed, None)
         elif sent.json():
             respond(self.store, here, sent.json())
         self.store.touch()
         return sent
+
+    # -- messages and message shortcuts -------------------------------------------------------
+
+    def say(self, user: str, channel: str, text: str, thread_ts: str | None = None) -> None:
+        """A message a person posts (a client's mail pasted in, say): the bot does not listen
+        to messages, but its message shortcuts work on them."""
+        self.member(user)
+        self._conversation_of(user, channel)
+        with self.store.lock:
+            self.store.messages.append(
+                {
+                    "channel": channel,
+                    "ts": self.store.next_ts(),
+                    "text": text,
+                    "blocks": None,
+                    "thread_ts": thread_ts,
+                    "metadata": None,
+                    "user": user,
+                }
+            )
+            self.store.touch()
+
+    def shortcut(self, user: str, channel: str, ts: str, callback_id: str) -> Sent:
+        """A message shortcut (More actions on a message) used by `user`."""
+        member = self.member(user)
+        self._conversation_of(user, channel)
+        if callback_id not in {s.callback_id for s in self.workspace.shortcuts}:
+            raise ActingError("the app has no such shortcut")
+        message = self.store.message(channel, ts)
+        if message is None:
+            raise ActingError("that message is gone")
+        responder = Responder(user=user, channel=channel, thread_ts=message["thread_ts"])
+        payload = payloads.message_action(
+            member=member,
+            callback_id=callback_id,
+            channel={"id": channel, "name": self._channel_name(channel)},
+            message=payloads.message_shown(message),
+            response_url=self.standin.responder_url(responder),
+            trigger_id=self.standin.issue_trigger(user),
+        )
+        return self._post(payloads.interaction_body(payload))
+
+    def _conversation_of(self, user: str, channel: str) -> None:
+        """Refuse a conversation that does not exist, or another person's DM."""
+        if not self.workspace.has_conversation(channel):
+            raise ActingError(f"there is no conversation {channel}")
+        dm_of = self.workspace.dm_user(channel)
+        if dm_of is not None and dm_of != user:
+            raise ActingError("only the person whose direct message this is can use it")
 
     # -- clicks ----------------------------------------------------------------------------
 
@@ -204,12 +252,10 @@ class Acting:
                 "channel": channel_field,
                 "response_url": self.standin.responder_url(responder),
             }
+        self._conversation_of(user, channel)
         message = self.store.message(channel, clicked.ts or "")
         if message is None:
             raise ActingError("that message is gone")
-        dm_of = self.workspace.dm_user(channel)
-        if dm_of is not None and dm_of != user:
-            raise ActingError("only the person whose direct message this is can use it")
         container = {
             "type": "message",
             "message_ts": message["ts"],
@@ -268,17 +314,15 @@ class Acting:
                 store.close_view(opened["id"], all_of_stack=action == "clear")
             store.touch()
 
-    def close(self, user: str, view_id: str) -> Sent | None:
+    def close(self, user: str, view_id: str) -> None:
         """Cancel a modal; the app hears of it only if the view asked (`notify_on_close`)."""
         member, opened = self.member(user), self._open_view(user, view_id)
-        sent = None
         if opened["view"].get("notify_on_close"):
             payload = payloads.view_closed(member=member, view=payloads.view_shown(opened, {}))
-            sent = self._post(payloads.interaction_body(payload))
+            self._post(payloads.interaction_body(payload))
         with self.store.lock:
             self.store.close_view(view_id)
             self.store.touch()
-        return sent
 
     def dismiss(self, user: str, ephemeral_id: str) -> None:
         """Dismiss an ephemeral message (Slack's "Dismiss message" link)."""

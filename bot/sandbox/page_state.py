@@ -38,6 +38,7 @@ def _shown_message(message: dict[str, Any], *, ephemeral: bool = False) -> dict[
         "blocks": message.get("blocks") or [],
         "files": [{**f, "url": f"/files/{f['id']}/{f['name']}"} for f in message.get("files", [])],
         "ephemeral": ephemeral,
+        "user": None if ephemeral else message.get("user"),  # a person's message, or the bot's
     }
     if ephemeral:
         shown["id"] = message["id"]
@@ -121,6 +122,7 @@ def page_state(scene: Scene, user: str, now: datetime, offset_seconds: float) ->
             {"id": m.id, "name": m.name, "roles": list(m.roles), "in_manifest": m.in_manifest}
             for m in workspace.members.values()
         ],
+        "shortcuts": [{"callback_id": s.callback_id, "name": s.name} for s in workspace.shortcuts],
         "conversations": conversations,
         "modals": modals,
         "mail": sent_mail(scene.mail_dir),

@@ -61,15 +61,16 @@ def slash_command(
 
 
 def message_shown(message: dict[str, Any]) -> dict[str, Any]:
-    """A stored message as an interaction payload carries it."""
+    """A stored message as an interaction payload carries it: a person's, or the bot's."""
     shown = {
         "type": "message",
-        "user": BOT_USER,
-        "bot_id": AUTH_TEST["bot_id"],
+        "user": message.get("user") or BOT_USER,
         "ts": message["ts"],
         "text": message.get("text") or "",
         "blocks": message.get("blocks") or [],
     }
+    if not message.get("user"):
+        shown["bot_id"] = AUTH_TEST["bot_id"]
     if message.get("thread_ts"):
         shown["thread_ts"] = message["thread_ts"]
     return shown
@@ -126,6 +127,31 @@ def block_actions(
     if response_url is not None:
         payload["response_url"] = response_url
     return payload
+
+
+def message_action(
+    *,
+    member: Member,
+    callback_id: str,
+    channel: dict[str, str],
+    message: dict[str, Any],
+    response_url: str,
+    trigger_id: str,
+) -> dict[str, Any]:
+    """A message shortcut used on `message`."""
+    return {
+        "type": "message_action",
+        "callback_id": callback_id,
+        "token": "sandbox-verification-token",
+        "action_ts": f"{time.time():.6f}",
+        "team": TEAM,
+        "user": _user(member),
+        "channel": channel,
+        "is_enterprise_install": False,
+        "message": message,
+        "response_url": response_url,
+        "trigger_id": trigger_id,
+    }
 
 
 def view_submission(*, member: Member, view: dict[str, Any], trigger_id: str) -> dict[str, Any]:

@@ -30,7 +30,7 @@ from switchboard.bot.sandbox.acting import Acting
 from switchboard.bot.sandbox.clock import STEPS, OffsetClock
 from switchboard.bot.sandbox.page_state import Scene
 from switchboard.bot.sandbox.web import PageServer
-from switchboard.bot.sandbox.workspace import Workspace
+from switchboard.bot.sandbox.workspace import Workspace, message_shortcuts
 from switchboard.bot.server import http_server, stop_http, wsgi_app
 from switchboard.bot.settings import BUNDLED_MANIFESTS, Settings
 from switchboard.bot.slack_standin import SlackStandIn
@@ -73,7 +73,8 @@ class Sandbox:
         self.token = f"xoxb-sandbox-{secrets.token_hex(12)}"
         self.manifest = load_manifest(options.manifest)
         self.calendar = BusinessCalendar.of(self.manifest)
-        self.workspace = Workspace.of(self.manifest, token=self.token)
+        shortcuts = message_shortcuts(BUNDLED_MANIFESTS / "slack_app.yaml")
+        self.workspace = Workspace.of(self.manifest, token=self.token, shortcuts=shortcuts)
         self.standin = SlackStandIn(self.workspace, clock=self.clock)
         self.mail_dir = options.directory / "mail"
         self.sample_loaded: datetime | None = None  # the sample's day, once loaded

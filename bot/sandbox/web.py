@@ -19,7 +19,7 @@ from urllib.parse import parse_qs, urlsplit
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
-from switchboard.bot.sandbox.acting import ActingError, Clicked
+from switchboard.bot.sandbox.acting import ActingError, Clicked, Sent
 from switchboard.bot.sandbox.page_state import Scene, page_state
 
 if TYPE_CHECKING:
@@ -58,6 +58,17 @@ class _Body(BaseModel):
 class CommandBody(_Body):
     channel: str = Field(min_length=1, max_length=32)
     text: str = Field(min_length=1, max_length=4000, pattern=r"^/")
+
+
+class MessageBody(_Body):
+    channel: str = Field(min_length=1, max_length=32)
+    text: str = Field(min_length=1, max_length=4000)
+
+
+class ShortcutBody(_Body):
+    channel: str = Field(min_length=1, max_length=32)
+    ts: str = Field(min_length=1, max_length=32)
+    callback_id: str = Field(min_length=1, max_length=255)
 
 
 class ActionBody(_Body):
@@ -140,6 +151,13 @@ class PageServer:
         if path == "/api/command":
             command = CommandBody.model_validate(body)
             return _sent(acting.command(command.user, command.channel, command.text))
+        if path == "/api/message":
+            message = MessageBody.model_validate(body)
+            acting.say(message.user, message.channel, message.text)
+            return {"ok": True}
+        if path == "/api/shortcut":
+            used = ShortcutBody.model_validate(body)
+            return _sent(acting.shortcut(used.user, used.channel, used.ts, used.callback_id))
         if path == "/api/action":
             action = ActionBody.model_validate(body)
             clicked = Clicked(**action.model_dump(exclude={"user"}))
@@ -161,7 +179,7 @@ class PageServer:
         raise NoSuchCall(path)
 
 
-def _sent(sent: Any) -> dict[str, Any]:
+def _sent(sent: Sent) -> dict[str, Any]:
     """The app's answer, as the page reports it (Slack shows a failed request as an error)."""
     if sent.ok:
         return {"ok": True}

@@ -8,6 +8,9 @@ refuses to a stranger).
 from __future__ import annotations
 
 from dataclasses import dataclass
+from pathlib import Path
+
+import yaml
 
 from switchboard.store.manifest import AgencyManifest
 
@@ -30,16 +33,32 @@ class Member:
 
 
 @dataclass(frozen=True)
+class Shortcut:
+    """A message shortcut the Slack app declares (its manifest's `features.shortcuts`)."""
+
+    callback_id: str
+    name: str
+
+
+@dataclass(frozen=True)
 class Workspace:
-    """Channels by id (their names), and the people; `token` is the only bot token accepted."""
+    """Channels by id (their names), and the people; `token` is the only bot token accepted;
+    `shortcuts` are the app's message shortcuts, offered on every message."""
 
     channels: dict[str, str]
     members: dict[str, Member]
     token: str | None = None
     team: str = "Sandbox"
+    shortcuts: tuple[Shortcut, ...] = ()
 
     @classmethod
-    def of(cls, manifest: AgencyManifest, *, token: str | None = None) -> Workspace:
+    def of(
+        cls,
+        manifest: AgencyManifest,
+        *,
+        token: str | None = None,
+        shortcuts: tuple[Shortcut, ...] = (),
+    ) -> Workspace:
         channels: dict[str, str] = {}
         for key in type(manifest.channels).model_fields:
             channel = getattr(manifest.channels, key)
@@ -51,7 +70,13 @@ class Workspace:
         }
         if STRANGER not in members:
             members[STRANGER] = Member(STRANGER, STRANGER_NAME, in_manifest=False)
-        return cls(channels=channels, members=members, token=token, team=manifest.agency)
+        return cls(
+            channels=channels,
+            members=members,
+            token=token,
+            team=manifest.agency,
+            shortcuts=shortcuts,
+        )
 
     def has_user(self, user: str) -> bool:
         return user in self.members or user == BOT_USER
@@ -66,3 +91,13 @@ class Workspace:
         """Whose DM with the bot `channel` is, if it is one."""
         user = channel[1:] if channel.startswith("D") else None
         return user if user in self.members else None
+
+
+def message_shortcuts(slack_app_manifest: Path) -> tuple[Shortcut, ...]:
+    """The message shortcuts a Slack app manifest declares."""
+    features = yaml.safe_load(slack_app_manifest.read_text(encoding="utf-8")).get("features", {})
+    return tuple(
+        Shortcut(item["callback_id"], item["name"])
+        for item in features.get("shortcuts", [])
+        if item.get("type") == "message"
+    )

@@ -104,8 +104,8 @@
     const now = new Date(Date.parse(app.data.clock.now) + (Date.now() - app.received));
     $("clock-now").textContent = formatter({ weekday: "short", day: "numeric", month: "short", hour: "2-digit", minute: "2-digit" }).format(now);
     const minutes = Math.round(app.data.clock.offset / 60);
-    const hours = Math.floor(minutes / 60);
-    const ahead = minutes < 1 ? "real time" : (hours ? hours + " h " : "") + (minutes % 60 ? (minutes % 60) + " min " : "") + "ahead of real time";
+    const parts = [[Math.floor(minutes / 1440), "d"], [Math.floor(minutes / 60) % 24, "h"], [minutes % 60, "min"]];
+    const ahead = minutes < 1 ? "real time" : parts.filter(([n]) => n).map(([n, unit]) => n + " " + unit).join(" ") + " ahead of real time";
     $("clock-offset").textContent = app.data.tz + " · " + ahead;
   }
 
@@ -182,14 +182,39 @@
     return list;
   }
 
+  // Slack's "More actions" on a message: the app's message shortcuts.
+  function moreActions(conversation, message) {
+    const holder = el("div", "more");
+    const toggle = el("button", "more-toggle", "⋯");
+    toggle.type = "button";
+    toggle.title = "More actions";
+    toggle.setAttribute("aria-label", "More actions");
+    const list = el("div", "more-menu");
+    list.hidden = true;
+    for (const shortcut of app.data.shortcuts) {
+      const item = el("button", null, shortcut.name);
+      item.type = "button";
+      item.addEventListener("click", () => {
+        list.hidden = true;
+        post("/api/shortcut", { channel: conversation.id, ts: message.ts, callback_id: shortcut.callback_id });
+      });
+      list.append(item);
+    }
+    toggle.addEventListener("click", () => (list.hidden = !list.hidden));
+    holder.append(toggle, list);
+    return holder;
+  }
+
   function messageNode(conversation, message, inThread) {
     const readOnly = conversation.kind === "dm" && conversation.user !== app.me;
-    const node = el("div", "message" + (message.ephemeral ? " ephemeral" : ""));
+    const author = message.user ? person(message.user) : null;
+    const node = el("div", "message" + (message.ephemeral ? " ephemeral" : "") + (author ? " from-person" : ""));
     node.dataset.ts = message.ts;
-    node.append(el("div", "avatar", "S"));
+    node.append(el("div", "avatar", author ? author.name.slice(0, 1) : "S"));
     const main = el("div", "message-main");
     const meta = el("div", "message-meta");
-    meta.append(el("span", "author", "Switchboard"), el("span", "app-badge", "APP"));
+    if (author) meta.append(el("span", "author", author.name));
+    else meta.append(el("span", "author", "Switchboard"), el("span", "app-badge", "APP"));
     const time = el("time", null, formatter({ hour: "2-digit", minute: "2-digit" }).format(when(message.ts)));
     time.dateTime = when(message.ts).toISOString();
     meta.append(time);
@@ -214,6 +239,7 @@
       main.append(dismiss);
     }
     node.append(main);
+    if (!message.ephemeral && !readOnly && app.data.shortcuts.length) node.append(moreActions(conversation, message));
     return node;
   }
 
@@ -271,6 +297,7 @@
     }
     $("composer").hidden = false;
     $("composer-input").disabled = !!foreign;
+    $("composer-input").placeholder = "Message " + $("title").textContent + ", or /ops help";
     fill($("messages"), conversation, conversation.messages, false);
     app.seen[conversation.id] = count(conversation);
   }
@@ -317,11 +344,9 @@
       const input = $("composer-input");
       const text = input.value.trim();
       if (!text) return;
-      if (!text.startsWith("/")) {
-        toast("Switchboard answers slash commands here: try /ops help");
-        return;
-      }
-      const answer = await post("/api/command", { channel: app.conversation, text: text });
+      // A slash command goes to the app; anything else is a message from the person acting.
+      const path = text.startsWith("/") ? "/api/command" : "/api/message";
+      const answer = await post(path, { channel: app.conversation, text: text });
       if (answer.ok) input.value = "";
     });
     for (const button of document.querySelectorAll("[data-step]")) {
