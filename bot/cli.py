@@ -5,6 +5,8 @@ from __future__ import annotations
 import json
 import logging
 import shutil
+from collections.abc import Iterator
+from contextlib import contextmanager
 from datetime import date, datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, Annotated, Any, NoReturn
@@ -52,20 +54,14 @@ DateOption = Annotated[
 ]
 
 
-def runtime(ctx: typer.Context, *, store: bool = True) -> Runtime:
-    """The process runtime with settings, manifest and (unless `store` is False) the store
-    loaded, or exit 2 saying why in one line per problem."""
-    from switchboard.bot.runtime import Runtime
+@contextmanager
+def setup_problems_exit() -> Iterator[None]:
+    """A setting or manifest that cannot be used: exit 2, saying why in one line per problem."""
     from switchboard.bot.settings import SettingsError
     from switchboard.store.manifest import ManifestError
 
-    rt = ctx.ensure_object(Runtime)
     try:
-        rt.settings  # noqa: B018 - load now, so a bad setting fails before any work
-        rt.database_url  # noqa: B018
-        rt.manifest  # noqa: B018
-        if store:
-            rt.engine  # noqa: B018
+        yield
     except SettingsError as error:
         err.print(str(error), markup=False, highlight=False)
         raise typer.Exit(2) from None
@@ -73,6 +69,20 @@ def runtime(ctx: typer.Context, *, store: bool = True) -> Runtime:
         for problem in error.problems:
             err.print(f"{error.source}: {problem}", markup=False, highlight=False)
         raise typer.Exit(2) from None
+
+
+def runtime(ctx: typer.Context, *, store: bool = True) -> Runtime:
+    """The process runtime with settings, manifest and (unless `store` is False) the store
+    loaded, or exit 2 saying why in one line per problem."""
+    from switchboard.bot.runtime import Runtime
+
+    rt = ctx.ensure_object(Runtime)
+    with setup_problems_exit():
+        rt.settings  # noqa: B018 - load now, so a bad setting fails before any work
+        rt.database_url  # noqa: B018
+        rt.manifest  # noqa: B018
+        if store:
+            rt.engine  # noqa: B018
     return rt
 
 
@@ -711,22 +721,13 @@ def sandbox(
     """
     from switchboard.bot.runtime import Runtime
     from switchboard.bot.sandbox.command import run_sandbox
-    from switchboard.bot.settings import SettingsError
-    from switchboard.store.manifest import ManifestError
 
     _check_port("127.0.0.1", port)
     options = ctx.ensure_object(Runtime)
-    try:
+    with setup_problems_exit():
         run_sandbox(
             out, port=port, empty=empty, db=options.db_url, manifest=options.manifest_override
         )
-    except SettingsError as error:
-        err.print(str(error), markup=False, highlight=False)
-        raise typer.Exit(2) from None
-    except ManifestError as error:
-        for problem in error.problems:
-            err.print(f"{error.source}: {problem}", markup=False, highlight=False)
-        raise typer.Exit(2) from None
 
 
 def main() -> None:

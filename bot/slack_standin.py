@@ -22,8 +22,9 @@ from typing import Any
 from urllib.parse import parse_qsl, urlsplit
 
 from switchboard.bot.sandbox.responses import respond
+from switchboard.bot.sandbox.slack_checks import parse_json
 from switchboard.bot.sandbox.slack_store import Responder, SlackStore
-from switchboard.bot.sandbox.standin_methods import AUTH_TEST, WebApi, parse_json
+from switchboard.bot.sandbox.standin_methods import AUTH_TEST, WebApi
 from switchboard.bot.sandbox.workspace import Workspace
 
 __all__ = ["AUTH_TEST", "Call", "SlackStandIn"]

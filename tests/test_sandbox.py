@@ -6,20 +6,74 @@ command itself as a process."""
 from __future__ import annotations
 
 import json
+import multiprocessing
 import os
 import signal
+import time
 import urllib.error
 import urllib.request
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import pytest
 
+from switchboard.agents.escalation_policy import BusinessCalendar
+from switchboard.bot.sandbox.clock import OffsetClock, next_business_morning
 from switchboard.bot.sandbox.session import Sandbox
 from switchboard.bot.sandbox.workspace import STRANGER
+from switchboard.handlers.slack_requests import asked_at
+from switchboard.store.manifest import AgencyManifest
 from tests.sandbox_session import PageClient, conversation
 from tests.test_run import free_port, running
 
 ALERTS, ANA_DM, LEO_DM = "C0ALERTS", "DU0AM", "DU0LEAD"
+CLOSE = timedelta(seconds=5)
+
+
+def report_offset(clock: OffsetClock, offsets: Any) -> None:
+    """In a spawned process, as the worker is: the offset it reads, after the parent moved."""
+    offsets.put(clock.offset.total_seconds())
+
+
+def test_a_spawned_process_reads_the_same_clock() -> None:
+    clock = OffsetClock()
+    context = multiprocessing.get_context("spawn")
+    offsets = context.Queue()
+    child = context.Process(target=report_offset, args=(clock, offsets))
+    clock.advance(timedelta(hours=2))  # before the child reads, after it was given the clock
+    child.start()
+    try:
+        assert offsets.get(timeout=30) == 7200
+    finally:
+        child.join(30)
+
+
+@pytest.mark.parametrize(
+    ("now", "morning"),
+    [
+        ("2026-03-16T07:00", "2026-03-16T09:00"),  # Monday, before the office opens
+        ("2026-03-16T09:30", "2026-03-17T09:00"),  # Monday, open: Tuesday's
+        ("2026-03-20T18:00", "2026-03-23T09:00"),  # Friday evening: Monday's
+        ("2026-03-22T06:00", "2026-03-23T09:00"),  # Sunday
+    ],
+)
+def test_next_business_morning(manifest: AgencyManifest, now: str, morning: str) -> None:
+    calendar = BusinessCalendar.of(manifest)
+    moment = datetime.fromisoformat(now).replace(tzinfo=manifest.tz)
+    expected = datetime.fromisoformat(morning).replace(tzinfo=manifest.tz)
+    assert next_business_morning(moment, calendar) == expected
+
+
+def test_slacks_times_move_onto_an_offset_clock() -> None:
+    clock = OffsetClock(start=datetime.now(UTC) + timedelta(days=3))
+    action = {"actions": [{"action_ts": f"{time.time():.6f}"}]}
+    signed = {"x-slack-request-timestamp": [str(int(time.time()))]}
+
+    assert abs(asked_at(action, None, clock) - clock()) < CLOSE
+    assert abs(asked_at({}, signed, clock) - clock()) < CLOSE
+    # Any other clock takes Slack's time as it is.
+    fixed = lambda: datetime(2020, 1, 1, tzinfo=UTC)  # noqa: E731
+    assert abs(asked_at(action, None, fixed) - datetime.now(UTC)) < CLOSE
 
 
 def ephemerals(state: dict[str, Any], channel: str) -> list[dict[str, Any]]:

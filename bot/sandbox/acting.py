@@ -20,8 +20,8 @@ from typing import Any
 
 from switchboard.bot.sandbox import payloads
 from switchboard.bot.sandbox.responses import respond
+from switchboard.bot.sandbox.slack_checks import view_problem
 from switchboard.bot.sandbox.slack_store import Responder
-from switchboard.bot.sandbox.standin_methods import view_problem
 from switchboard.bot.sandbox.workspace import Member, Workspace
 from switchboard.bot.slack_standin import SlackStandIn
 

@@ -12,8 +12,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
+from switchboard.bot.sandbox.slack_checks import message_problem
 from switchboard.bot.sandbox.slack_store import Responder, SlackStore
-from switchboard.bot.sandbox.standin_methods import message_problem
 
 
 @dataclass(frozen=True)

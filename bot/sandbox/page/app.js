@@ -365,13 +365,10 @@
     first();
   }
 
-  // The first person of the manifest unless the address names someone.
+  // The person the address names, else the manifest's first.
   async function first() {
-    if (!app.me) {
-      const response = await fetch("/api/people");
-      const people = await response.json();
-      app.me = people[0].id;
-    }
+    const people = await (await fetch("/api/people")).json();
+    if (!people.some((p) => p.id === app.me)) app.me = people[0].id;
     remember();
     poll();
   }

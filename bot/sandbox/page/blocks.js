@@ -56,7 +56,7 @@ window.SB = window.SB || {};
     node.dataset.actionId = element.action_id || "";
     node.disabled = !!ctx.disabled;
     node.addEventListener("click", () => {
-      if (element.url) window.open(element.url, "_blank", "noopener");
+      if (element.url && SB.safeUrl(element.url)) window.open(element.url, "_blank", "noopener");
       ctx.onAction(blockIndex, elementIndex, element, null);
     });
     return node;

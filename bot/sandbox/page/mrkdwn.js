@@ -40,8 +40,11 @@ window.SB = window.SB || {};
     return ch !== undefined && /[\p{L}\p{N}]/u.test(ch);
   }
 
+  // Only web and mail addresses become links (never javascript: and the like).
+  SB.safeUrl = (url) => SAFE_LINK.test(String(url || ""));
+
   function link(url, label) {
-    if (!SAFE_LINK.test(url)) return document.createTextNode(label || url);
+    if (!SB.safeUrl(url)) return document.createTextNode(label || url);
     const anchor = document.createElement("a");
     anchor.href = url;
     anchor.target = "_blank";
