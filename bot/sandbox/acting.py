@@ -134,7 +134,7 @@ class Acting:
 
     # -- messages and message shortcuts -------------------------------------------------------
 
-    def say(self, user: str, channel: str, text: str, thread_ts: str | None = None) -> None:
+    def say(self, user: str, channel: str, text: str) -> None:
         """A message a person posts (a client's mail pasted in, say): the bot does not listen
         to messages, but its message shortcuts work on them."""
         self.member(user)
@@ -146,7 +146,7 @@ class Acting:
                     "ts": self.store.next_ts(),
                     "text": text,
                     "blocks": None,
-                    "thread_ts": thread_ts,
+                    "thread_ts": None,
                     "metadata": None,
                     "user": user,
                 }
