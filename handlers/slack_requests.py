@@ -25,7 +25,7 @@ NOT_OURS = "That button is not one of ours."
 
 
 @runtime_checkable
-class OffsetClock(Protocol):
+class ShiftedClock(Protocol):
     """A clock that reads real time plus `offset` (bot/sandbox/clock.py)."""
 
     def __call__(self) -> datetime: ...
@@ -59,7 +59,7 @@ def asked_at(
     headers: Mapping[str, Sequence[str]] | None,
     clock: Callable[[], datetime],
 ) -> datetime:
-    skew = clock.offset if isinstance(clock, OffsetClock) else timedelta(0)
+    skew = clock.offset if isinstance(clock, ShiftedClock) else timedelta(0)
     actions = body.get("actions") or []
     if actions and isinstance(actions[0], Mapping):
         when = _epoch(actions[0].get("action_ts"))
