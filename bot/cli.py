@@ -5,6 +5,8 @@ from __future__ import annotations
 import json
 import logging
 import shutil
+from collections.abc import Iterator
+from contextlib import contextmanager
 from datetime import date, datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, Annotated, Any, NoReturn
@@ -56,20 +58,14 @@ DateOption = Annotated[
 ]
 
 
-def runtime(ctx: typer.Context, *, store: bool = True) -> Runtime:
-    """The process runtime with settings, manifest and (unless `store` is False) the store
-    loaded, or exit 2 saying why in one line per problem."""
-    from switchboard.bot.runtime import Runtime
+@contextmanager
+def setup_problems_exit() -> Iterator[None]:
+    """A setting or manifest that cannot be used: exit 2, saying why in one line per problem."""
     from switchboard.bot.settings import SettingsError
     from switchboard.store.manifest import ManifestError
 
-    rt = ctx.ensure_object(Runtime)
     try:
-        rt.settings  # noqa: B018 - load now, so a bad setting fails before any work
-        rt.database_url  # noqa: B018
-        rt.manifest  # noqa: B018
-        if store:
-            rt.engine  # noqa: B018
+        yield
     except SettingsError as error:
         err.print(str(error), markup=False, highlight=False)
         raise typer.Exit(2) from None
@@ -77,6 +73,20 @@ def runtime(ctx: typer.Context, *, store: bool = True) -> Runtime:
         for problem in error.problems:
             err.print(f"{error.source}: {problem}", markup=False, highlight=False)
         raise typer.Exit(2) from None
+
+
+def runtime(ctx: typer.Context, *, store: bool = True) -> Runtime:
+    """The process runtime with settings, manifest and (unless `store` is False) the store
+    loaded, or exit 2 saying why in one line per problem."""
+    from switchboard.bot.runtime import Runtime
+
+    rt = ctx.ensure_object(Runtime)
+    with setup_problems_exit():
+        rt.settings  # noqa: B018 - load now, so a bad setting fails before any work
+        rt.database_url  # noqa: B018
+        rt.manifest  # noqa: B018
+        if store:
+            rt.engine  # noqa: B018
     return rt
 
 
@@ -853,6 +863,35 @@ def demo(
                 f"'{as_of}' is not a date in YYYY-MM-DD form", param_hint="--date"
             ) from None
     run_demo(out, directory=directory, as_of=day)
+
+
+@app.command()
+def sandbox(
+    ctx: typer.Context,
+    port: Annotated[
+        int, typer.Option("--port", min=1, max=65535, help="The page's port on 127.0.0.1.")
+    ] = 8080,
+    empty: Annotated[
+        bool, flag("--empty", "Start without the sample agency: the manifest's people only.")
+    ] = False,
+) -> None:
+    """The whole product in a browser, offline: Switchboard as `run` starts it, a Slack
+    stand-in, and a chat page at http://127.0.0.1:PORT/ (Ctrl-C stops it all).
+
+    Its store is a temporary SQLite file unless --db is given; --manifest picks the agency
+    (default: the example's). No environment setting applies: the bot token and signing
+    secret are made for the session, drafts come from the offline template, and approved
+    mail is written as .eml files.
+    """
+    from switchboard.bot.runtime import Runtime
+    from switchboard.bot.sandbox.command import run_sandbox
+
+    _check_port("127.0.0.1", port)
+    options = ctx.ensure_object(Runtime)
+    with setup_problems_exit():
+        run_sandbox(
+            out, port=port, empty=empty, db=options.db_url, manifest=options.manifest_override
+        )
 
 
 def main() -> None:

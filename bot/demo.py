@@ -133,6 +133,7 @@ def run_demo(console: Console, *, directory: Path | None, as_of: date | None) ->
         console.print(
             f"{explore}\n\n"
             "Next:\n"
+            "  switchboard sandbox          the same agency in your browser: click, type /ops\n"
             "  switchboard init my-agency   a commented manifest and empty CSV files to fill in\n"
             "  docs/data.md                 every CSV file and column, with examples\n"
             "  docs/manifest.md             every manifest key: people, owners, thresholds\n"

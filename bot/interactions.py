@@ -144,7 +144,9 @@ class ApplyNow:
     """Apply a command in the web process (a modal's submission: its answer is its ack).
 
     The request is recorded as done afterwards, so a replay of the same submission is
-    recognised; one that failed may be submitted again.
+    recognised; one that failed or was refused may be submitted again. (Slack keeps a
+    modal's hash when the answer is only errors under its inputs: the person's corrected
+    submission carries the same view id and hash as the refused one.)
     """
 
     queue: Engine
@@ -162,7 +164,7 @@ class ApplyNow:
         now = self.clock()
         work = self.work[command.kind]
         replies = apply(self.store, self.manifest, work, command, now=now, reply_key=None)
-        if request_key is not None:
+        if request_key is not None and not any(reply.refused for reply in replies):
             with transaction(self.queue) as session:
                 interactions.record_done(session, new_request(command, request_key), now=now)
         self.wake()  # the change queued re-renders for the outbox

@@ -150,7 +150,8 @@ def stop_http(server: Any) -> None:
 
     def close_all() -> None:
         for channel in list(server._map.values()):
-            channel.handle_close()
+            # The listening socket has no close handler of its own (waitress would warn).
+            channel.close() if channel is server else channel.handle_close()
 
     server.trigger.pull_trigger(close_all)
     server.task_dispatcher.shutdown()

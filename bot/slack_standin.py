@@ -1,33 +1,33 @@
 """A local stand-in for Slack's Web API, on loopback.
 
 The bot's real ``slack_sdk.WebClient`` talks to it over HTTP
-(``WebClient(base_url=standin.api_url)``), so the demo and the tests exercise the real
-client, its serialisation and its error handling, without a workspace or the network. It
-records every call, keeps the messages posted (as later updates change them), answers
-``response_url`` posts, and fails on demand (429 with Retry-After, 5xx, Slack errors,
-dropped connections).
+(``WebClient(base_url=standin.api_url)``), so the sandbox, the demo and the tests exercise
+the real client, its serialisation and its error handling, without a workspace or the
+network. It answers every method the bot calls as Slack does (bot/sandbox/standin_methods.py),
+keeps what it received (bot/sandbox/slack_store.py: messages as later updates change them,
+ephemeral messages, modals, files), answers ``response_url`` posts
+(bot/sandbox/responses.py), records every call, and fails on demand (429 with Retry-After,
+5xx, Slack errors, dropped connections).
 """
 
 from __future__ import annotations
 
 import json
 import threading
+from collections.abc import Callable
 from dataclasses import dataclass
+from datetime import datetime
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 from urllib.parse import parse_qsl, urlsplit
 
-_BASE_TS_MICROS = 1_700_000_000 * 1_000_000
+from switchboard.bot.sandbox.responses import respond
+from switchboard.bot.sandbox.slack_checks import parse_json
+from switchboard.bot.sandbox.slack_store import Responder, SlackStore
+from switchboard.bot.sandbox.standin_methods import AUTH_TEST, WebApi
+from switchboard.bot.sandbox.workspace import Workspace
 
-AUTH_TEST = {
-    "ok": True,
-    "url": "https://fake.slack.com/",
-    "team": "Fake",
-    "user": "switchboard",
-    "team_id": "T0FAKE",
-    "user_id": "U0BOT",
-    "bot_id": "B0BOT",
-}
+__all__ = ["AUTH_TEST", "Call", "SlackStandIn"]
 
 
 @dataclass(frozen=True)
@@ -54,14 +54,13 @@ class _Failure:
     drop_connection: bool
 
 
-def _parse_json(value: Any) -> Any:
-    """Decode a JSON string (form fields such as ``blocks``); pass anything else through."""
-    if isinstance(value, str):
-        try:
-            return json.loads(value)
-        except json.JSONDecodeError:
-            return value
-    return value
+@dataclass(frozen=True)
+class _Answer:
+    status: int
+    body: dict | None  # None: drop the connection
+    headers: dict[str, str]
+    plain: bool = False  # the error code as a text body (response URLs), not JSON
+    content: tuple[bytes, str] | None = None  # a file's bytes and type, instead of JSON
 
 
 def _parse_body(content_type: str, body: bytes) -> dict:
@@ -74,18 +73,28 @@ def _parse_body(content_type: str, body: bytes) -> dict:
 
 
 class SlackStandIn:
-    """Records Web API calls, answers them as Slack does and fails them on request."""
+    """Records Web API calls, answers them as Slack does and fails them on request.
 
-    def __init__(self) -> None:
+    With a `workspace` it knows which channels and people exist and refuses others as Slack
+    does; `clock` dates its messages (a counter from a fixed base without one).
+    """
+
+    def __init__(
+        self, workspace: Workspace | None = None, clock: Callable[[], datetime] | None = None
+    ) -> None:
         self.calls: list[Call] = []
-        self.uploads: dict[str, bytes] = {}
-        self._lock = threading.RLock()  # re-entrant: a post takes a ts and stores under one hold
-        self._arrived = threading.Condition(self._lock)  # notified on every recorded call
+        self.store = SlackStore(clock)
+        self.api = WebApi(self.store, workspace, lambda: self.base_url)
+        self._lock = self.store.lock
+        self._arrived = self.store.changed  # notified on every recorded call
         self._failures: list[_Failure] = []
-        self._messages: list[dict] = []
-        self._counter = 0
         self._server: _Server | None = None
         self._thread: threading.Thread | None = None
+
+    @property
+    def uploads(self) -> dict[str, bytes]:
+        """The bytes posted to each upload URL, by file id."""
+        return self.store.uploads
 
     # -- lifecycle ---------------------------------------------------------
 
@@ -139,8 +148,16 @@ class SlackStandIn:
         return f"{self.base_url}/api/"
 
     def response_url(self, name: str = "r1") -> str:
-        """A URL usable as an interaction payload's ``response_url``."""
+        """A URL usable as an interaction payload's ``response_url`` (answers are recorded)."""
         return f"{self.base_url}/response/{name}"
+
+    def responder_url(self, responder: Responder) -> str:
+        """A response URL whose answers land where Slack would put them for `responder`."""
+        return self.response_url(self.store.add_responder(responder))
+
+    def issue_trigger(self, user: str | None) -> str:
+        """A trigger id for `user`'s click or command: one modal, within 3 seconds."""
+        return self.store.issue_trigger(user)
 
     # -- scripting and assertions -----------------------------------------
 
@@ -172,24 +189,19 @@ class SlackStandIn:
     def messages(self, channel: str | None = None) -> list[dict]:
         """Successfully posted messages, in order, as changed by later chat.update calls."""
         with self._lock:
-            return [dict(m) for m in self._messages if channel is None or m["channel"] == channel]
+            return [
+                dict(m) for m in self.store.messages if channel is None or m["channel"] == channel
+            ]
+
+    def ephemerals(self, user: str | None = None) -> list[dict]:
+        """Ephemeral messages (answers to one person), in order, for `user` or everyone."""
+        with self._lock:
+            return [dict(e) for e in self.store.ephemerals if user is None or e["user"] == user]
 
     @staticmethod
     def blocks_of(call: Call) -> list:
         """The ``blocks`` of a call as Python objects, whether sent as JSON string or list."""
-        return _parse_json(call.params.get("blocks")) or []
-
-    # -- request handling (runs on server threads) ------------------------
-
-    def _handle(
-        self, path: str, params: dict, headers: dict, body: bytes
-    ) -> tuple[int, dict | None, dict]:
-        """Answer one request; returns (status, JSON body or None to drop, extra headers)."""
-        method, status, response, extra = self._route(path, params, body)
-        with self._lock:
-            self.calls.append(Call(method, params, headers, path, status, response))
-            self._arrived.notify_all()
-        return status, response, extra
+        return parse_json(call.params.get("blocks")) or []
 
     def wait_for_calls(self, method: str, count: int = 1, timeout: float = 10.0) -> list[Call]:
         """Block until `count` calls to `method` have arrived (work Bolt does after the ack)."""
@@ -202,21 +214,52 @@ class SlackStandIn:
                 )
             return self.calls_to(method)
 
-    def _route(self, path: str, params: dict, body: bytes) -> tuple[str, int, dict | None, dict]:
+    # -- request handling (runs on server threads) ------------------------
+
+    def _handle(self, path: str, params: dict, headers: dict, body: bytes) -> _Answer:
+        """Answer one request, record it, and wake whoever waits for a change."""
+        method, answer = self._route(path, params, headers, body)
+        with self._lock:
+            self.calls.append(Call(method, params, headers, path, answer.status, answer.body))
+            self.store.touch()
+        return answer
+
+    def _route(self, path: str, params: dict, headers: dict, body: bytes) -> tuple[str, _Answer]:
         kind, _, rest = path.lstrip("/").partition("/")
-        method = {"api": rest, "response": "response_url", "upload": "file_upload"}.get(kind, "")
+        method = {
+            "api": rest,
+            "response": "response_url",
+            "upload": "file_upload",
+            "files": "file_download",
+        }.get(kind, "")
         failure = self._take_failure(method)
         if failure is not None:
-            return (method, *self._failure_answer(failure))
+            return method, self._failure_answer(failure)
         if kind == "api" and rest:
-            return method, 200, self._api_answer(method, params), {}
+            return method, _Answer(200, self.api.answer(method, params, headers), {})
         if kind == "response":
-            return method, 200, {"ok": True}, {}
+            return method, self._respond(rest, params)
         if kind == "upload":
-            with self._lock:
-                self.uploads[rest] = body
-            return method, 200, {"ok": True}, {}
-        return method, 404, {"ok": False, "error": "unknown_path"}, {}
+            self.api.receive_upload(rest, body)
+            return method, _Answer(200, {"ok": True}, {})
+        if kind == "files":
+            stored = self.store.files.get(rest.partition("/")[0])
+            if stored is not None and stored.data is not None:
+                return method, _Answer(
+                    200, {"ok": True}, {}, content=(stored.data, stored.mimetype)
+                )
+        return method, _Answer(404, {"ok": False, "error": "unknown_path"}, {})
+
+    def _respond(self, name: str, payload: dict) -> _Answer:
+        responder, refused = self.store.use_responder(name)
+        if refused is not None:
+            return _Answer(404, {"ok": False, "error": refused}, {}, plain=True)
+        if responder is None:
+            return _Answer(200, {"ok": True}, {})  # a name a test made up: recorded only
+        answered = respond(self.store, responder, payload)
+        if answered.error is not None:
+            return _Answer(answered.status, {"ok": False, "error": answered.error}, {}, plain=True)
+        return _Answer(200, {"ok": True}, {})
 
     def _take_failure(self, method: str) -> _Failure | None:
         with self._lock:
@@ -226,114 +269,15 @@ class SlackStandIn:
         return None
 
     @staticmethod
-    def _failure_answer(failure: _Failure) -> tuple[int, dict | None, dict]:
+    def _failure_answer(failure: _Failure) -> _Answer:
         if failure.drop_connection:
-            return 0, None, {}
+            return _Answer(0, None, {})
         if failure.status == 429:
             headers = {"Retry-After": str(failure.retry_after or 1)}
-            return 429, {"ok": False, "error": failure.error or "ratelimited"}, headers
-        return failure.status, {"ok": False, "error": failure.error or "internal_error"}, {}
-
-    def _next_id(self) -> int:
-        with self._lock:
-            self._counter += 1
-            return self._counter
-
-    def _next_ts(self) -> str:
-        micros = _BASE_TS_MICROS + self._next_id() * 100
-        return f"{micros // 1_000_000}.{micros % 1_000_000:06d}"
-
-    def _api_answer(self, method: str, params: dict) -> dict:
-        if method == "auth.test":
-            return dict(AUTH_TEST)
-        if method == "chat.postMessage":
-            return self._post_message(params)
-        if method == "chat.update":
-            return self._update_message(params)
-        if method == "chat.postEphemeral":
-            return {"ok": True, "message_ts": self._next_ts()}
-        if method == "conversations.open":
-            users = str(params.get("users", "")).replace(",", "")
-            return {"ok": True, "channel": {"id": params.get("channel") or f"D{users}"}}
-        if method in ("views.open", "views.update", "views.push"):
-            view = _parse_json(params.get("view")) or {}
-            view_id = params.get("view_id") or f"V{self._next_id():08d}"
-            return {"ok": True, "view": {**view, "id": view_id}}
-        if method == "files.getUploadURLExternal":
-            file_id = f"F{self._next_id():08d}"
-            upload_url = f"{self.base_url}/upload/{file_id}"
-            return {"ok": True, "file_id": file_id, "upload_url": upload_url}
-        if method == "files.completeUploadExternal":
-            return {"ok": True, "files": _parse_json(params.get("files")) or []}
-        if method == "conversations.history":
-            return self._history(params)
-        if method == "conversations.replies":
-            return self._replies(params)
-        return {"ok": True}
-
-    @staticmethod
-    def _shown(message: dict, params: dict) -> dict:
-        """A stored message as Slack returns it: metadata only when asked for."""
-        shown = {k: v for k, v in message.items() if k not in ("channel", "metadata") and v}
-        wants_metadata = str(params.get("include_all_metadata")).lower() in ("1", "true")
-        if wants_metadata and message.get("metadata"):
-            shown["metadata"] = message["metadata"]
-        return shown
-
-    def _history(self, params: dict) -> dict:
-        """Top-level messages of a channel, newest first, after `oldest`."""
-        channel, oldest = params.get("channel"), float(params.get("oldest") or 0)
-        with self._lock:
-            found = [
-                self._shown(m, params)
-                for m in reversed(self._messages)
-                if m["channel"] == channel and not m.get("thread_ts") and float(m["ts"]) > oldest
-            ]
-        return {"ok": True, "messages": found[: int(params.get("limit") or 100)]}
-
-    def _replies(self, params: dict) -> dict:
-        """A thread: its parent, then its replies, oldest first."""
-        channel, ts = params.get("channel"), params.get("ts")
-        with self._lock:
-            found = [
-                self._shown(m, params)
-                for m in self._messages
-                if m["channel"] == channel and ts in (m["ts"], m.get("thread_ts"))
-            ]
-        if not found:
-            return {"ok": False, "error": "thread_not_found"}
-        return {"ok": True, "messages": found}
-
-    def _post_message(self, params: dict) -> dict:
-        with self._lock:
-            ts = self._next_ts()
-            message = {
-                "channel": params.get("channel"),
-                "ts": ts,
-                "text": params.get("text"),
-                "blocks": _parse_json(params.get("blocks")),
-                "thread_ts": params.get("thread_ts"),
-                "metadata": _parse_json(params.get("metadata")),
-            }
-            self._messages.append(message)
-        return {
-            "ok": True,
-            "channel": message["channel"],
-            "ts": ts,
-            "message": {"text": message["text"], "ts": ts, "user": "U0BOT", "bot_id": "B0BOT"},
-        }
-
-    def _update_message(self, params: dict) -> dict:
-        channel, ts = params.get("channel"), params.get("ts")
-        with self._lock:
-            for message in self._messages:
-                if message["channel"] == channel and message["ts"] == ts:
-                    if "text" in params:
-                        message["text"] = params["text"]
-                    if "blocks" in params:
-                        message["blocks"] = _parse_json(params["blocks"])
-                    return {"ok": True, "channel": channel, "ts": ts, "text": message["text"]}
-        return {"ok": False, "error": "message_not_found"}
+            return _Answer(429, {"ok": False, "error": failure.error or "ratelimited"}, headers)
+        return _Answer(
+            failure.status, {"ok": False, "error": failure.error or "internal_error"}, {}
+        )
 
 
 class _Server(ThreadingHTTPServer):
@@ -363,16 +307,21 @@ class _Handler(BaseHTTPRequestHandler):
             params.update(_parse_body(self.headers.get_content_type(), body))
         headers = {key.lower(): value for key, value in self.headers.items()}
 
-        status, response, extra_headers = self.server.fake._handle(url.path, params, headers, body)
-        if response is None:
+        answer = self.server.fake._handle(url.path, params, headers, body)
+        if answer.body is None:
             # Scripted drop. The request was fully read, so the client sees a clean EOF.
             self.close_connection = True
             return
-        payload = json.dumps(response).encode("utf-8")
-        self.send_response(status)
-        self.send_header("Content-Type", "application/json; charset=utf-8")
+        if answer.content is not None:
+            payload, kind = answer.content
+        elif answer.plain:
+            payload, kind = str(answer.body["error"]).encode(), "text/plain; charset=utf-8"
+        else:
+            payload, kind = json.dumps(answer.body).encode(), "application/json; charset=utf-8"
+        self.send_response(answer.status)
+        self.send_header("Content-Type", kind)
         self.send_header("Content-Length", str(len(payload)))
-        for name, value in extra_headers.items():
+        for name, value in answer.headers.items():
             self.send_header(name, value)
         self.end_headers()
         self.wfile.write(payload)

@@ -20,9 +20,9 @@ import signal
 import socket
 import threading
 import time
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
-from datetime import timedelta
+from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -35,8 +35,9 @@ from switchboard.bot.job_kinds import job_kinds
 from switchboard.bot.jobs import JobKind, JobRunner, pools
 from switchboard.bot.outage import Outage
 from switchboard.bot.outbox import Outbox, OutboxPolicy
-from switchboard.bot.runtime import Runtime
+from switchboard.bot.runtime import Runtime, utc_now
 from switchboard.bot.scheduler import Scheduled, Scheduler
+from switchboard.bot.settings import Settings
 from switchboard.bot.tick import Tick
 from switchboard.handlers.registry import WORK
 from switchboard.store import interactions, runtime_status
@@ -194,13 +195,16 @@ class Worker:
 
 @dataclass(frozen=True)
 class WorkerSpec:
-    """What the worker needs to build itself (it is spawned, so it re-reads the settings)."""
+    """What the worker needs to build itself: it is spawned, so it re-reads the settings
+    from the environment unless given them (the sandbox's, made for its session)."""
 
     db_url: str | None = None
     manifest: Path | None = None
     log_level: int = logging.INFO
     niceness: int = NICENESS
     scheduled: bool = True
+    settings: Settings | None = None
+    clock: Callable[[], datetime] = utc_now  # pickled into the child: the sandbox's is shared
 
 
 def worker_main(spec: WorkerSpec, wake: Wake, stop: Stop, ready: Any) -> None:
@@ -209,7 +213,9 @@ def worker_main(spec: WorkerSpec, wake: Wake, stop: Stop, ready: Any) -> None:
     signal.signal(signal.SIGTERM, lambda *_: request_stop(stop, wake))
     os.nice(spec.niceness)
     logging.basicConfig(level=spec.log_level, format=LOG_FORMAT)
-    rt = Runtime(db_url=spec.db_url, manifest_override=spec.manifest)
+    rt = Runtime(
+        db_url=spec.db_url, manifest_override=spec.manifest, clock=spec.clock, preset=spec.settings
+    )
     worker = Worker(rt, scheduled=spec.scheduled)
     threading.Thread(target=_stop_with_parent, args=(stop, wake), daemon=True).start()
     ready.set()

@@ -2,7 +2,9 @@
 object a button is about, what a modal's inputs hold.
 
 Times are Slack's own: an action's `action_ts`, else the signed request's timestamp (HTTP
-mode), else the moment it arrived (Socket Mode signs nothing). A request's identity (its
+mode), else the moment it arrived (Socket Mode signs nothing). Slack's times are real time; on
+a clock that runs ahead of it by a known offset (the sandbox's) they move by that offset, so a
+change is never dated before what the app's clock already recorded. A request's identity (its
 trigger id, with the action's time or the view's id and hash) is what makes a replay of the
 same signed request recognisable.
 """
@@ -10,8 +12,8 @@ same signed request recognisable.
 from __future__ import annotations
 
 from collections.abc import Callable, Mapping, Sequence
-from datetime import UTC, datetime
-from typing import Any, TypeVar
+from datetime import UTC, datetime, timedelta
+from typing import Any, Protocol, TypeVar, runtime_checkable
 
 from slack_bolt import Ack
 
@@ -20,6 +22,16 @@ from switchboard.handlers.refs import INPUT_ACTION, BadReference, _Ref
 
 R = TypeVar("R", bound=_Ref)
 NOT_OURS = "That button is not one of ours."
+
+
+@runtime_checkable
+class ShiftedClock(Protocol):
+    """A clock that reads real time plus `offset` (bot/sandbox/clock.py)."""
+
+    def __call__(self) -> datetime: ...
+
+    @property
+    def offset(self) -> timedelta: ...
 
 
 def _epoch(text: object) -> datetime | None:
@@ -47,13 +59,14 @@ def asked_at(
     headers: Mapping[str, Sequence[str]] | None,
     clock: Callable[[], datetime],
 ) -> datetime:
+    skew = clock.offset if isinstance(clock, ShiftedClock) else timedelta(0)
     actions = body.get("actions") or []
     if actions and isinstance(actions[0], Mapping):
         when = _epoch(actions[0].get("action_ts"))
         if when is not None:
-            return when
+            return when + skew
     signed = _epoch(_header(headers, "x-slack-request-timestamp"))
-    return signed if signed is not None else clock()
+    return signed + skew if signed is not None else clock()
 
 
 def origin_of(

@@ -17,7 +17,7 @@ from datetime import datetime
 from enum import StrEnum
 from typing import Any
 
-from sqlalchemy import JSON, Column, Index, Text, UniqueConstraint, select, text
+from sqlalchemy import JSON, Column, Index, Text, UniqueConstraint, func, select, text
 from sqlmodel import Field, Session, SQLModel, col
 
 from switchboard.store import audit
@@ -259,6 +259,18 @@ def claim_due(session: Session, *, now: datetime, lease: Any, limit: int) -> lis
         .limit(limit)
     )
     return claim(session, Escalation, candidates, now=now, lease=lease)
+
+
+def next_due(session: Session, *, after: datetime, until: datetime) -> datetime | None:
+    """The earliest moment in (after, until] at which an open escalation's next step is due
+    (a clock moved by hand stops there, so no step is run late)."""
+    return session.scalar(
+        select(func.min(Escalation.next_step_at)).where(
+            Escalation.status == EscalationStatus.OPEN,
+            col(Escalation.next_step_at) > after,
+            col(Escalation.next_step_at) <= until,
+        )
+    )
 
 
 def listing(session: Session, *, include_closed: bool = False) -> list[Escalation]:

@@ -23,9 +23,10 @@ from switchboard.store.engine import normalize_url, open_store
 from switchboard.store.manifest import AgencyManifest, load_manifest
 from switchboard.store.schema import metadata
 
-# `live`: the whole app on loopback, for end-to-end tests. `session_guards`: no thread
-# outlives the run, no teardown hangs, no bare `import store` (see the module).
-pytest_plugins = ["tests.live_slack", "tests.session_guards"]
+# `live`: the whole app on loopback, for end-to-end tests. `sandbox`: `switchboard sandbox` in
+# this process. `session_guards`: no thread outlives the run, no teardown hangs, no bare
+# `import store` (see the module).
+pytest_plugins = ["tests.live_slack", "tests.sandbox_session", "tests.session_guards"]
 
 REPO = Path(__file__).resolve().parent.parent
 EXAMPLE_MANIFEST = REPO / "manifests" / "agency.example.yaml"

@@ -333,15 +333,16 @@ def test_demo_ends_with_the_next_steps_and_its_database_can_be_explored(tmp_path
     result = run_demo(database.parent, "2026-03-16")
     lines = result.stdout.splitlines()
     messages = database.parent / "messages"
-    assert lines[-7].startswith("Messages: ")
-    assert lines[-7].endswith(
+    assert lines[-8].startswith("Messages: ")
+    assert lines[-8].endswith(
         f"Block Kit files in {messages} (paste one into Block Kit Builder), the chart in the "
         "same folder"
     )
-    assert lines[-8:-7] + lines[-6:] == [
+    assert lines[-9:-8] + lines[-7:] == [
         f"Database: {database}  (look around: switchboard --db {database} alerts)",
         "",
         "Next:",
+        "  switchboard sandbox          the same agency in your browser: click, type /ops",
         "  switchboard init my-agency   a commented manifest and empty CSV files to fill in",
         "  docs/data.md                 every CSV file and column, with examples",
         "  docs/manifest.md             every manifest key: people, owners, thresholds",

@@ -16,6 +16,7 @@ from slack_sdk.webhook import WebhookClient
 from tests.fake_slack import FakeSlack
 
 BLOCKS = [{"type": "section", "text": {"type": "mrkdwn", "text": "*hi*"}}]
+DIVIDER = {"type": "divider"}
 
 
 @pytest.fixture
@@ -229,7 +230,7 @@ def test_get_with_query_string(fake: FakeSlack) -> None:
 
 
 def test_default_answers(fake: FakeSlack, client: WebClient) -> None:
-    view = {"type": "modal", "title": {"type": "plain_text", "text": "Pick"}, "blocks": []}
+    view = {"type": "modal", "title": {"type": "plain_text", "text": "Pick"}, "blocks": [DIVIDER]}
 
     assert client.auth_test()["bot_id"] == "B0BOT"
     assert client.conversations_open(users="U123")["channel"]["id"] == "DU123"

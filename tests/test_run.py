@@ -40,22 +40,24 @@ class Process:
     within seconds instead of hanging the run.
     """
 
-    def __init__(self, args: list[str], env: dict[str, str]) -> None:
+    def __init__(self, args: list[str], env: dict[str, str], *, stdout: bool = False) -> None:
+        """`stdout`: read what the command prints as well as its log (stderr)."""
         self.popen = subprocess.Popen(
             [sys.executable, "-m", "switchboard.bot", *args],
             env=env,
-            stderr=subprocess.PIPE,
-            stdout=subprocess.DEVNULL,
+            stderr=subprocess.STDOUT if stdout else subprocess.PIPE,
+            stdout=subprocess.PIPE if stdout else subprocess.DEVNULL,
             text=True,
         )
+        self.output = self.popen.stdout if stdout else self.popen.stderr
         self.lines: queue.Queue[str | None] = queue.Queue()
         self.log: list[str] = []
         self._reader = threading.Thread(target=self._read, daemon=True)
         self._reader.start()
 
     def _read(self) -> None:
-        assert self.popen.stderr is not None
-        for line in self.popen.stderr:
+        assert self.output is not None
+        for line in self.output:
             self.lines.put(line)
         self.lines.put(None)  # the pipe closed: every writer has exited
 
@@ -101,8 +103,8 @@ class Process:
 
 
 @contextmanager
-def running(args: list[str], env: dict[str, str]) -> Iterator[Process]:
-    process = Process(args, env)
+def running(args: list[str], env: dict[str, str], *, stdout: bool = False) -> Iterator[Process]:
+    process = Process(args, env, stdout=stdout)
     try:
         yield process
     finally:

@@ -91,6 +91,9 @@ def test_the_wheel_holds_switchboard_only(wheel: Path) -> None:
         "switchboard/manifests/slack_app.yaml",
         "switchboard/store/migrations/env.py",
         "switchboard/store/migrations/script.py.mako",
+        "switchboard/bot/sandbox/page/index.html",
+        "switchboard/bot/sandbox/page/app.js",
+        "switchboard/bot/sandbox/page/style.css",
     ):
         assert data in names
     assert any(n.startswith("switchboard/store/migrations/versions/") for n in names)
