@@ -31,7 +31,7 @@ from switchboard.store.jobs import Job
 from switchboard.store.manifest import AgencyManifest
 from switchboard.store.outbox import OutboxState, by_key
 
-WAIT_FOR_POST = timedelta(seconds=30)
+WAIT_FOR_POST = timedelta(seconds=5)  # the outbox posts within a second or two
 
 
 def due_day(manifest: AgencyManifest, now: datetime) -> date | None:

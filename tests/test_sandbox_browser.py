@@ -238,14 +238,14 @@ def png(width: int = 120, height: int = 60) -> bytes:
     )
 
 
-def post_briefing_with_chart(sandbox: Sandbox) -> None:
-    """What the briefing does (built elsewhere): Block Kit, then a chart in its thread."""
+def post_block_kit_with_a_file(sandbox: Sandbox) -> None:
+    """Every kind of block the page renders, then a file in the message's thread."""
     bot = WebClient(token=sandbox.token, base_url=sandbox.standin.api_url, retry_handlers=[])
     posted = bot.chat_postMessage(
         channel="C0BRIEFING",
-        text="Morning briefing",
+        text="Rendering check",
         blocks=[
-            {"type": "header", "text": {"type": "plain_text", "text": "Morning briefing"}},
+            {"type": "header", "text": {"type": "plain_text", "text": "Rendering check"}},
             {
                 "type": "section",
                 "text": {"type": "mrkdwn", "text": "*Pacing*: 2 over, _1 under_, `A11` dark"},
@@ -265,22 +265,40 @@ def post_briefing_with_chart(sandbox: Sandbox) -> None:
     )
 
 
-def test_block_kit_and_the_chart_in_its_thread(screen: Page, sandbox: Sandbox) -> None:
-    post_briefing_with_chart(sandbox)
+def test_block_kit_and_a_file_in_its_thread(screen: Page, sandbox: Sandbox) -> None:
+    post_block_kit_with_a_file(sandbox)
     act_as(screen, "U0AM")
     open_conversation(screen, "C0BRIEFING")
-    briefing = messages(screen).first
+    briefing = messages(screen).filter(has_text="Rendering check")
 
-    expect(briefing.locator(".bk-header")).to_have_text("Morning briefing")
+    expect(briefing.locator(".bk-header")).to_have_text("Rendering check")
     expect(briefing.locator("strong").first).to_have_text("Pacing")
     expect(briefing.locator("em")).to_have_text("1 under")
     expect(briefing.locator("code")).to_have_text("A11")
     expect(briefing.locator(".mention")).to_have_text("@Ana")
-    expect(briefing.locator(".bk-fallback")).to_contain_text("Morning briefing")  # rich_text
+    expect(briefing.locator(".bk-fallback")).to_contain_text("Rendering check")  # rich_text
     briefing.get_by_role("button", name="1 reply").click()
     chart = screen.locator("#thread img")
     expect(chart).to_have_attribute("alt", "Pacing chart")
     assert chart.evaluate("image => image.complete && image.naturalWidth > 0")
+
+
+def test_the_mornings_briefing_with_its_chart_in_the_thread(screen: Page) -> None:
+    act_as(screen, "U0ADMIN")
+    open_conversation(screen, "C0BRIEFING")
+
+    briefing = messages(screen).filter(has=screen.locator(".bk-header"))
+    expect(briefing.locator(".bk-header")).to_contain_text("Morning briefing")
+    expect(briefing).to_contain_text("Conflicts between sources (shadow)")
+    replies = briefing.get_by_role("button", name=re.compile(r"^\d+ repl"))
+    expect(replies).to_be_visible(timeout=20_000)  # the chart job uploads once it is posted
+    replies.click()
+    chart = screen.locator("#thread img")
+    expect(chart).to_have_attribute("alt", re.compile("^Pacing "))
+    assert chart.evaluate("image => image.complete && image.naturalWidth > 0")
+
+    command(screen, "/ops brief post")  # once a day, whoever asks
+    expect(screen.locator("#messages")).to_contain_text("already posted")
 
 
 def test_message_text_is_never_markup(screen: Page, sandbox: Sandbox) -> None:
@@ -290,7 +308,7 @@ def test_message_text_is_never_markup(screen: Page, sandbox: Sandbox) -> None:
     act_as(screen, "U0AM")
     open_conversation(screen, "C0SHADOW")
 
-    shown = messages(screen).first
+    shown = messages(screen).filter(has_text="click ad_performance")
     expect(shown).to_contain_text("<img src=x onerror=alert(1)> click ad_performance")
     expect(shown.locator("img, a, em")).to_have_count(0)
 

@@ -159,7 +159,7 @@ class Sandbox:
         day = self.rt.today()
         data = self.options.directory / "data"
         write_sample(data, day, self.manifest.timezone)
-        import_dir(self.rt.engine, data, self.manifest.tz)
+        import_dir(self.rt.engine, data, self.manifest.tz, now=self.clock())
         self.sample_loaded = self.clock()
 
     def _serve_app(self) -> None:
