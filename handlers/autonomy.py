@@ -21,7 +21,7 @@ from switchboard.handlers.commands import Command, Notice, Origin
 from switchboard.handlers.deps import Deps
 from switchboard.handlers.modals import answer_modal, open_modal
 from switchboard.handlers.ops import ECHO, Subcommand, UsageError, no_arguments
-from switchboard.handlers.permissions import CHANGE_LEVEL, REVIEW_SHADOW, check
+from switchboard.handlers.permissions import CHANGE_LEVEL, REVIEW_SHADOW, Rule, check
 from switchboard.handlers.refs import NOTE_BLOCK, ActionId, CallbackId, ShadowRef
 from switchboard.handlers.shadow_posts import refresh
 from switchboard.handlers.slack_requests import (
@@ -52,22 +52,26 @@ class ListAgents(Command):
 
 class PauseAgent(Command):
     kind: ClassVar[str] = "agent.pause"
+    rule: ClassVar[Rule | None] = CHANGE_LEVEL
     agent: str = Field(min_length=1, max_length=64)  # a name, or "all"
 
 
 class ResumeAgent(Command):
     kind: ClassVar[str] = "agent.resume"
+    rule: ClassVar[Rule | None] = CHANGE_LEVEL
     agent: str = Field(min_length=1, max_length=64)
 
 
 class PromoteAgent(Command):
     kind: ClassVar[str] = "agent.promote"
+    rule: ClassVar[Rule | None] = CHANGE_LEVEL
     agent: str = Field(min_length=1, max_length=64)
     reason: str | None = Field(default=None, max_length=500)
 
 
 class DemoteAgent(Command):
     kind: ClassVar[str] = "agent.demote"
+    rule: ClassVar[Rule | None] = CHANGE_LEVEL
     agent: str = Field(min_length=1, max_length=64)
 
 
@@ -117,11 +121,6 @@ def _today(ctx: WorkContext, at: datetime) -> date:
     return at.astimezone(ctx.tz).date()
 
 
-def _admin(ctx: WorkContext, user: str) -> list[Reply] | None:
-    decision = check(CHANGE_LEVEL, user, ctx.manifest)
-    return None if decision.allowed else refuse(decision.reason)
-
-
 def _state(ctx: WorkContext, name: str) -> AgentState | list[Reply]:
     row = agent_state.get(ctx.session, name)
     return row if row is not None else refuse(f"The store knows no agent '{escape(name)}'.")
@@ -141,8 +140,6 @@ def list_agents(ctx: WorkContext, _command: ListAgents) -> list[Reply]:
 
 def pause(ctx: WorkContext, command: PauseAgent) -> list[Reply]:
     user, at = command.origin.user, command.origin.asked_at
-    if refusal := _admin(ctx, user):
-        return refusal
     paused = []
     for row in _targets(ctx, command.agent):
         if row.autonomy is Autonomy.PAUSED:
@@ -168,8 +165,6 @@ def pause(ctx: WorkContext, command: PauseAgent) -> list[Reply]:
 
 def resume(ctx: WorkContext, command: ResumeAgent) -> list[Reply]:
     user, at = command.origin.user, command.origin.asked_at
-    if refusal := _admin(ctx, user):
-        return refusal
     resumed = []
     for row in _targets(ctx, command.agent):
         if row.autonomy is not Autonomy.PAUSED:
@@ -197,8 +192,6 @@ def _who(name: str) -> str:
 
 def promote(ctx: WorkContext, command: PromoteAgent) -> list[Reply]:
     user, at = command.origin.user, command.origin.asked_at
-    if refusal := _admin(ctx, user):
-        return refusal
     row = _state(ctx, command.agent)
     if not isinstance(row, AgentState):
         return row
@@ -233,8 +226,6 @@ def promote(ctx: WorkContext, command: PromoteAgent) -> list[Reply]:
 
 def demote(ctx: WorkContext, command: DemoteAgent) -> list[Reply]:
     user, at = command.origin.user, command.origin.asked_at
-    if refusal := _admin(ctx, user):
-        return refusal
     row = _state(ctx, command.agent)
     if not isinstance(row, AgentState):
         return row

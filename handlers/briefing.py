@@ -10,7 +10,7 @@ from switchboard.agents.briefing import compose
 from switchboard.handlers.briefing_posts import post_briefing
 from switchboard.handlers.commands import Command, Origin
 from switchboard.handlers.ops import Subcommand, UsageError
-from switchboard.handlers.permissions import POST_BRIEFING, check
+from switchboard.handlers.permissions import POST_BRIEFING, Rule
 from switchboard.handlers.views.briefing import briefing_view
 from switchboard.handlers.views.text import channel_link, local_time
 from switchboard.handlers.work import Reply, Work, WorkContext, refuse, registry, say
@@ -24,6 +24,7 @@ class PreviewBriefing(Command):
 
 class PostBriefing(Command):
     kind: ClassVar[str] = "ops.brief.post"
+    rule: ClassVar[Rule | None] = POST_BRIEFING
 
 
 def _parse(args: Sequence[str], _manifest: AgencyManifest, origin: Origin) -> Command:
@@ -45,9 +46,6 @@ def preview(ctx: WorkContext, command: PreviewBriefing) -> list[Reply]:
 
 
 def post(ctx: WorkContext, command: PostBriefing) -> list[Reply]:
-    decision = check(POST_BRIEFING, command.origin.user, ctx.manifest)
-    if not decision.allowed:
-        return refuse(decision.reason)
     day = command.origin.asked_at.astimezone(ctx.tz).date()
     where = channel_link(ctx.manifest.channels.briefing)
     posted = post_briefing(

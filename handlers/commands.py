@@ -12,6 +12,7 @@ from typing import ClassVar
 
 from pydantic import AwareDatetime, BaseModel, ConfigDict, Field
 
+from switchboard.handlers.permissions import Rule
 from switchboard.store.slack_ids import USER_ID
 
 
@@ -31,6 +32,9 @@ class Command(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True)
 
     kind: ClassVar[str]
+    # Who may ask, where that depends on their roles alone (pause an agent: admins): checked
+    # before the work runs. Rules that depend on the object (its owner) are the work's own.
+    rule: ClassVar[Rule | None] = None
     origin: Origin
 
 

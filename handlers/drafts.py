@@ -24,7 +24,7 @@ from switchboard.handlers.draft_posts import refresh
 from switchboard.handlers.mail_intake import drafting_paused, queue_draft, take_in
 from switchboard.handlers.modals import answer_modal, open_modal
 from switchboard.handlers.ops import Subcommand, no_arguments
-from switchboard.handlers.permissions import DECIDE_DRAFT, TAKE_MESSAGE, check
+from switchboard.handlers.permissions import DECIDE_DRAFT, TAKE_MESSAGE, Rule, check
 from switchboard.handlers.refs import (
     BODY_BLOCK,
     CLIENT_BLOCK,
@@ -58,29 +58,34 @@ SEND_JOB = "email.send"
 
 class ApproveDraft(Command):
     kind: ClassVar[str] = "draft.approve"
+    rule: ClassVar[Rule | None] = DECIDE_DRAFT
     draft_id: int = Field(ge=1)
     text_sha256: str = Field(pattern=r"^[0-9a-f]{64}$")
 
 
 class EditDraft(Command):
     kind: ClassVar[str] = "draft.edit"
+    rule: ClassVar[Rule | None] = DECIDE_DRAFT
     draft_id: int = Field(ge=1)
     text: str = Field(min_length=1, max_length=3000)
 
 
 class RejectDraft(Command):
     kind: ClassVar[str] = "draft.reject"
+    rule: ClassVar[Rule | None] = DECIDE_DRAFT
     draft_id: int = Field(ge=1)
     reason: str = Field(min_length=1, max_length=1000)
 
 
 class RetrySend(Command):
     kind: ClassVar[str] = "draft.retry"
+    rule: ClassVar[Rule | None] = DECIDE_DRAFT
     draft_id: int = Field(ge=1)
 
 
 class Redraft(Command):
     kind: ClassVar[str] = "draft.redraft"
+    rule: ClassVar[Rule | None] = DECIDE_DRAFT
     draft_id: int = Field(ge=1)
 
 
@@ -116,14 +121,11 @@ def _decided(ctx: WorkContext, draft: Draft) -> str:
     return f"Draft #{draft.id} is {draft.state.value}; there is nothing to decide."
 
 
-def _decidable(ctx: WorkContext, draft_id: int, user: str) -> Draft | list[Reply]:
-    """The draft, or the refusal: gone, not an approver, or no longer pending."""
+def _decidable(ctx: WorkContext, draft_id: int) -> Draft | list[Reply]:
+    """The draft, or the refusal: gone, or no longer pending (approvers only: the rule)."""
     draft = ctx.session.get(Draft, draft_id)
     if draft is None:
         return refuse("That draft no longer exists.")
-    decision = check(DECIDE_DRAFT, user, ctx.manifest)
-    if not decision.allowed:
-        return refuse(decision.reason)
     if draft.state is not DraftState.PENDING:
         return refuse(_decided(ctx, draft))
     return draft
@@ -146,8 +148,7 @@ def _approve(
 
 
 def approve(ctx: WorkContext, command: ApproveDraft) -> list[Reply]:
-    user = command.origin.user
-    draft = _decidable(ctx, command.draft_id, user)
+    draft = _decidable(ctx, command.draft_id)
     if not isinstance(draft, Draft):
         return draft
     if draft.blocked:
@@ -158,8 +159,7 @@ def approve(ctx: WorkContext, command: ApproveDraft) -> list[Reply]:
 
 
 def edit(ctx: WorkContext, command: EditDraft) -> list[Reply]:
-    user = command.origin.user
-    draft = _decidable(ctx, command.draft_id, user)
+    draft = _decidable(ctx, command.draft_id)
     if not isinstance(draft, Draft):
         return draft
     text = command.text.strip()
@@ -173,7 +173,7 @@ def edit(ctx: WorkContext, command: EditDraft) -> list[Reply]:
 
 def reject(ctx: WorkContext, command: RejectDraft) -> list[Reply]:
     user = command.origin.user
-    draft = _decidable(ctx, command.draft_id, user)
+    draft = _decidable(ctx, command.draft_id)
     if not isinstance(draft, Draft):
         return draft
     reason = command.reason.strip()
@@ -200,9 +200,6 @@ def retry(ctx: WorkContext, command: RetrySend) -> list[Reply]:
     draft = ctx.session.get(Draft, command.draft_id)
     if draft is None:
         return refuse("That draft no longer exists.")
-    decision = check(DECIDE_DRAFT, command.origin.user, ctx.manifest)
-    if not decision.allowed:
-        return refuse(decision.reason)
     if draft.state is not DraftState.SEND_FAILED:
         return refuse(f"Draft #{draft.id} is {draft.state.value}; there is nothing to retry.")
     queue_send(ctx, draft, note=f"retry:{command.origin.asked_at.astimezone(UTC).isoformat()}")
@@ -213,9 +210,6 @@ def redraft(ctx: WorkContext, command: Redraft) -> list[Reply]:
     draft = ctx.session.get(Draft, command.draft_id)
     if draft is None:
         return refuse("That draft no longer exists.")
-    decision = check(DECIDE_DRAFT, command.origin.user, ctx.manifest)
-    if not decision.allowed:
-        return refuse(decision.reason)
     record = ctx.session.get_one(EmailTriage, draft.inbound_message_id)
     if draft.state is not DraftState.EXPIRED:
         return refuse(

@@ -19,6 +19,7 @@ from sqlalchemy import Engine
 from sqlmodel import Session
 
 from switchboard.handlers.commands import Command, Notice
+from switchboard.handlers.permissions import check
 from switchboard.handlers.views.message import Message
 from switchboard.handlers.views.ops import notice
 from switchboard.store import outbox
@@ -113,14 +114,19 @@ def apply(
     now: datetime,
     reply_key: str | None,
 ) -> Sequence[Reply]:
-    """Run `command`'s work in one transaction; with `reply_key`, queue its replies in it too.
+    """Run `command`'s work in one transaction (if its `rule` allows who asked); with
+    `reply_key`, queue its replies in it too.
 
     `reply_key` names the request, so applying the same request twice (a worker replaced
     mid-way) never answers twice. Without it the caller delivers the replies itself (a
     modal's submission answers in its acknowledgement).
     """
     with transaction(engine) as session:
-        replies = work.run(WorkContext(session, manifest, now), command)
+        decision = check(command.rule, command.origin.user, manifest) if command.rule else None
+        if decision is not None and not decision.allowed:
+            replies: Sequence[Reply] = refuse(decision.reason)
+        else:
+            replies = work.run(WorkContext(session, manifest, now), command)
         if reply_key is not None:
             queue_replies(session, command, replies, key=reply_key, now=now)
     return replies
