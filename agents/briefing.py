@@ -18,6 +18,7 @@ from pydantic import BaseModel, Field
 from sqlmodel import Session, select
 
 from switchboard.agents import autonomy, deadlines
+from switchboard.agents.deadlines import ProjectDue
 from switchboard.agents.durations import age
 from switchboard.agents.pacing import PaceStatus, PacingReport, evaluate
 from switchboard.store import agent_state, drafts, escalations, import_records
@@ -212,31 +213,22 @@ def shadow_section(session: Session, manifest: AgencyManifest, day: date) -> Sec
     return Section(key=SectionKey.SHADOW, title="Agents in shadow", items=items)
 
 
+def _project(project: ProjectDue, when: str) -> Item:
+    return Item(
+        text=f"{project.client_name} · {project.name} ({project.project_id}): {when}",
+        project_id=project.project_id,
+        client_id=project.client_id,
+        source=project.source,
+    )
+
+
 def deadline_sections(session: Session, manifest: AgencyManifest, day: date) -> list[Section]:
     """Due this week and overdue, then conflicts: each project once, by its owning source."""
     due, conflicts = [], []
     if manifest.domain_of(deadlines.AGENT) is not None:
         report = deadlines.evaluate(session, manifest=manifest, today=day)
-        for project in report.overdue:
-            due.append(
-                Item(
-                    text=f"{project.client_name} · {project.name} ({project.project_id}): "
-                    f"overdue {project.days_late}d, due {project.due_date}",
-                    project_id=project.project_id,
-                    client_id=project.client_id,
-                    source=project.source,
-                )
-            )
-        for project in report.due_this_week:
-            due.append(
-                Item(
-                    text=f"{project.client_name} · {project.name} ({project.project_id}): "
-                    f"due {project.due_date:%a %d %b}",
-                    project_id=project.project_id,
-                    client_id=project.client_id,
-                    source=project.source,
-                )
-            )
+        due += [_project(p, f"overdue {p.days_late}d, due {p.due_date}") for p in report.overdue]
+        due += [_project(p, f"due {p.due_date:%a %d %b}") for p in report.due_this_week]
         for conflict in report.conflicts:
             values = "; ".join(
                 f"{v.source} says {v.due_date} ({v.status.value})" for v in conflict.values

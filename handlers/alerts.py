@@ -2,19 +2,19 @@
 
 from __future__ import annotations
 
-from typing import Any, ClassVar
+from typing import ClassVar
 
 from pydantic import Field
-from slack_bolt import Ack, App, BoltRequest
+from slack_bolt import App
 
 from switchboard.handlers.alert_posts import alert_listing, refresh
-from switchboard.handlers.commands import Command, Notice, Origin
+from switchboard.handlers.clicks import in_list, queued_click
+from switchboard.handlers.commands import Command, Origin
 from switchboard.handlers.deps import Deps
 from switchboard.handlers.escalation_posts import acknowledge_for
 from switchboard.handlers.modals import PersonPicker, register_person_picker
 from switchboard.handlers.permissions import ACK_ALERT, REASSIGN_ALERT, check
 from switchboard.handlers.refs import ActionId, AlertRef, CallbackId
-from switchboard.handlers.slack_requests import NOT_OURS, clicked, origin_of, request_key
 from switchboard.handlers.views.text import local_time, mention
 from switchboard.handlers.work import Reply, Work, WorkContext, refuse, registry, say
 from switchboard.store import alerts
@@ -118,17 +118,13 @@ REASSIGN_PICKER = PersonPicker(
 
 
 def register(app: App, deps: Deps) -> None:
-    @app.action(ActionId.ALERT_ACK)
-    def on_ack(ack: Ack, body: dict[str, Any], request: BoltRequest) -> None:
-        origin = origin_of(body, request.headers, deps.clock)
-        ref = clicked(body, AlertRef)
-        in_list = bool((body.get("container") or {}).get("is_ephemeral"))
-        command: Command = (
-            Notice(origin=origin, text=NOT_OURS)
-            if ref is None
-            else AckAlert(origin=origin, alert_id=ref.alert_id, in_list=in_list)
+    app.action(ActionId.ALERT_ACK)(
+        queued_click(
+            deps,
+            AlertRef,
+            lambda origin, ref, body: AckAlert(
+                origin=origin, alert_id=ref.alert_id, in_list=in_list(body)
+            ),
         )
-        deps.record(command, request_key(body))
-        ack()
-
+    )
     register_person_picker(app, deps, REASSIGN_PICKER)

@@ -17,6 +17,7 @@ from slack_sdk import WebClient
 
 from switchboard.agents import autonomy
 from switchboard.agents.autonomy import DialError
+from switchboard.handlers.clicks import queued_click
 from switchboard.handlers.commands import Command, Notice, Origin
 from switchboard.handlers.deps import Deps
 from switchboard.handlers.modals import answer_modal, open_modal
@@ -305,17 +306,15 @@ SUBCOMMANDS = (
 
 
 def register(app: App, deps: Deps) -> None:
-    @app.action(ActionId.SHADOW_AGREE)
-    def on_agree(ack: Ack, body: dict[str, Any], request: BoltRequest) -> None:
-        origin = origin_of(body, request.headers, deps.clock)
-        ref = clicked(body, ShadowRef)
-        command: Command = (
-            Notice(origin=origin, text=NOT_OURS)
-            if ref is None
-            else ReviewShadow(origin=origin, output_id=ref.output_id, verdict=ShadowVerdict.AGREE)
+    app.action(ActionId.SHADOW_AGREE)(
+        queued_click(
+            deps,
+            ShadowRef,
+            lambda origin, ref, _body: ReviewShadow(
+                origin=origin, output_id=ref.output_id, verdict=ShadowVerdict.AGREE
+            ),
         )
-        deps.record(command, request_key(body))
-        ack()
+    )
 
     def open_note(body: dict[str, Any], client: WebClient, request: BoltRequest) -> None:
         origin = origin_of(body, request.headers, deps.clock)

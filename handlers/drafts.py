@@ -18,6 +18,7 @@ from slack_sdk import WebClient
 from sqlalchemy import select
 
 from switchboard.agents import writing
+from switchboard.handlers.clicks import queued_click
 from switchboard.handlers.commands import Command, Notice, Origin
 from switchboard.handlers.deps import Deps
 from switchboard.handlers.draft_posts import refresh
@@ -287,24 +288,20 @@ SUBCOMMANDS = (
 
 
 def register(app: App, deps: Deps) -> None:
-    def queued(make: Any) -> Any:
-        def listener(ack: Ack, body: dict[str, Any], request: BoltRequest) -> None:
-            origin = origin_of(body, request.headers, deps.clock)
-            ref = clicked(body, DraftRef)
-            command = Notice(origin=origin, text=NOT_OURS) if ref is None else make(origin, ref)
-            deps.record(command, request_key(body))
-            ack()
-
-        return listener
-
-    def approve_command(origin: Origin, ref: DraftRef) -> Command:
+    def approve_command(origin: Origin, ref: DraftRef, _body: object) -> Command | None:
         if ref.text_sha256 is None:
-            return Notice(origin=origin, text=NOT_OURS)
+            return None
         return ApproveDraft(origin=origin, draft_id=ref.draft_id, text_sha256=ref.text_sha256)
 
-    app.action(ActionId.DRAFT_APPROVE)(queued(approve_command))
-    app.action(ActionId.DRAFT_RETRY)(queued(lambda o, r: RetrySend(origin=o, draft_id=r.draft_id)))
-    app.action(ActionId.DRAFT_REDRAFT)(queued(lambda o, r: Redraft(origin=o, draft_id=r.draft_id)))
+    def retry(origin: Origin, ref: DraftRef, _body: object) -> Command:
+        return RetrySend(origin=origin, draft_id=ref.draft_id)
+
+    def redraft(origin: Origin, ref: DraftRef, _body: object) -> Command:
+        return Redraft(origin=origin, draft_id=ref.draft_id)
+
+    app.action(ActionId.DRAFT_APPROVE)(queued_click(deps, DraftRef, approve_command))
+    app.action(ActionId.DRAFT_RETRY)(queued_click(deps, DraftRef, retry))
+    app.action(ActionId.DRAFT_REDRAFT)(queued_click(deps, DraftRef, redraft))
 
     def open_draft_modal(make_view: Any) -> Any:
         def opener(body: dict[str, Any], client: WebClient, request: BoltRequest) -> None:

@@ -7,19 +7,19 @@ is re-rendered without its buttons, showing who and when.
 
 from __future__ import annotations
 
-from typing import Any, ClassVar
+from typing import ClassVar
 
 from pydantic import Field
-from slack_bolt import Ack, App, BoltRequest
+from slack_bolt import App
 
 from switchboard.handlers.alert_posts import refresh
-from switchboard.handlers.commands import Command, Notice
+from switchboard.handlers.clicks import in_list, queued_click
+from switchboard.handlers.commands import Command
 from switchboard.handlers.deps import Deps
 from switchboard.handlers.escalation_posts import rerender
 from switchboard.handlers.ops import Subcommand, no_arguments
 from switchboard.handlers.permissions import ACK_ESCALATION, check
 from switchboard.handlers.refs import ActionId, EscalationRef
-from switchboard.handlers.slack_requests import NOT_OURS, clicked, origin_of, request_key
 from switchboard.handlers.views import escalations as views
 from switchboard.handlers.views.text import local_time, mention
 from switchboard.handlers.work import Reply, Work, WorkContext, refuse, registry, say
@@ -103,15 +103,12 @@ SUBCOMMANDS = (
 
 
 def register(app: App, deps: Deps) -> None:
-    @app.action(ActionId.ESCALATION_ACK)
-    def on_ack(ack: Ack, body: dict[str, Any], request: BoltRequest) -> None:
-        origin = origin_of(body, request.headers, deps.clock)
-        ref = clicked(body, EscalationRef)
-        in_list = bool((body.get("container") or {}).get("is_ephemeral"))
-        command: Command = (
-            Notice(origin=origin, text=NOT_OURS)
-            if ref is None
-            else AckEscalation(origin=origin, escalation_id=ref.escalation_id, in_list=in_list)
+    app.action(ActionId.ESCALATION_ACK)(
+        queued_click(
+            deps,
+            EscalationRef,
+            lambda origin, ref, body: AckEscalation(
+                origin=origin, escalation_id=ref.escalation_id, in_list=in_list(body)
+            ),
         )
-        deps.record(command, request_key(body))
-        ack()
+    )
