@@ -83,6 +83,8 @@ class Outbox:
             engine, transport, clock=clock, alerts_channel=alerts_channel, admins=admins
         )
         self._backoff = BackoffRetryIntervalCalculator(backoff_factor=1.0)
+        # Slack down (5xx, dropped connections): one line when it starts, one when it ends.
+        self.slack = Outage("Slack's Web API", clock)
 
     def drain_once(self) -> int:
         """Claim and send every lane's due head once; returns how many were tried.
@@ -230,6 +232,7 @@ class Outbox:
                 self.on_outcome(session, row, None, now)
         if landed is not None:
             self.delivery.channel_works(landed)
+        self.slack.worked()
         return True
 
     def _already_posted(
@@ -285,6 +288,7 @@ class Outbox:
             self._on_transient(row, lease, problem.why)
 
     def _on_transient(self, row: OutboxMessage, lease: Lease, why: str) -> None:
+        self.slack.failed(ConnectionError(why))
         attempts = row.attempts  # the claim counted this start
         limit = (
             self.policy.max_respond_attempts

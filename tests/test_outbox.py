@@ -7,6 +7,7 @@ No sleeps. Runs on SQLite and, when configured, PostgreSQL (`engine`).
 
 from __future__ import annotations
 
+import logging
 import threading
 from collections import Counter
 from collections.abc import Iterator
@@ -778,3 +779,21 @@ def test_a_retry_after_that_is_not_a_number_is_waited_out_not_stuck(
     clock.advance(seconds=1)
     outbox.drain()
     assert row(engine, "m").state is OutboxState.SENT
+
+
+def test_slack_failing_for_a_while_is_one_log_line_then_one_when_it_works(
+    engine: Engine, clock: FakeClock, fake: FakeSlack, caplog: pytest.LogCaptureFixture
+) -> None:
+    for i in range(3):
+        put(engine, clock, f"msg-{i}", "C0ONE")
+    fake.fail_next("chat.postMessage", times=4, status=503)
+    fake.fail_next("chat.postMessage", times=2, drop_connection=True)
+
+    with caplog.at_level(logging.INFO, logger="switchboard.bot.outage"):
+        Driver(make_outbox(engine, fake, clock), clock, fake).run(engine, step=0.5)
+
+    lines = [r.getMessage() for r in caplog.records if r.name == "switchboard.bot.outage"]
+    assert len(lines) == 2, lines
+    assert lines[0].startswith("Slack's Web API is failing (ConnectionError:")
+    assert lines[1].startswith("Slack's Web API works again (failing since")
+    assert sorted(m["text"] for m in fake.messages()) == ["msg-0", "msg-1", "msg-2"]
