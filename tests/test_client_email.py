@@ -338,6 +338,46 @@ def test_a_model_that_cannot_answer_leaves_the_mail_undrafted_and_the_next_run_r
     assert office.draft().state is DraftState.PENDING
 
 
+class BrokenOnce:
+    """A drafter with a bug its first time: it raises what no drafter is meant to raise."""
+
+    name = "broken-once"
+
+    def __init__(self) -> None:
+        self.calls = 0
+
+    def write(self, request: Any) -> str:
+        self.calls += 1
+        if self.calls == 1:
+            raise RuntimeError("the drafter tripped over <!channel>")
+        return "Hi,\n\nThe October report goes out on Friday.\n\nThe Northwind team"
+
+
+def test_an_unexpected_drafter_error_is_shown_to_the_approvers_and_the_next_run_retries(
+    office: Office, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    drafter = BrokenOnce()
+    monkeypatch.setattr("switchboard.bot.job_kinds.drafter_for", lambda _settings: drafter)
+    office.mail("<m1@acme.example>", "Could you send the October report?")
+
+    office.tick()
+
+    assert office.drafts() == []
+    with reading(office.engine) as session:
+        record = session.get_one(EmailTriage, "<m1@acme.example>")
+    assert (record.draft_attempts, record.last_error) == (
+        1,
+        "RuntimeError: the drafter tripped over <!channel>",
+    )
+    [notice] = office.approvals_channel()
+    assert "RuntimeError: the drafter tripped over &lt;!channel&gt;" in notice["text"]
+    assert "the next drafting run tries again" in notice["text"]
+
+    office.clock.advance(hours=1)  # the drafting agent's next (hourly) run
+    office.tick()
+    assert (drafter.calls, office.draft().state) == (2, DraftState.PENDING)
+
+
 def test_a_reply_full_of_dashes_is_written_again_once_with_the_findings(
     office: Office, model: FakeAnthropic
 ) -> None:
