@@ -53,7 +53,7 @@ from switchboard.store.drafts import Draft, DraftState, EmailTriage, Verdict, sh
 from switchboard.store.engine import open_store, reading, transaction
 from switchboard.store.jobs import Job
 from switchboard.store.manifest import AgencyManifest
-from switchboard.store.source_data import InboundEmail
+from switchboard.store.source_data import Client, InboundEmail
 from tests.agency_builder import AgencyBuilder
 from tests.conftest import EXAMPLE_MANIFEST, FakeClock, poll_until
 from tests.fake_anthropic import FakeAnthropic, error, reply
@@ -482,6 +482,30 @@ def test_angry_mail_gets_no_draft_but_a_person_with_the_whole_context(office: Of
     assert "Open alerts: none" in details
     [dm] = [m for m in office.slack.messages() if m["channel"] == "DU0AM"]
     assert "Acme Dental needs a person: the client is angry, cancelling or leaving" in dm["text"]
+
+
+@pytest.mark.parametrize(
+    ("client_owner", "reached"),
+    [
+        (LEO, LEO),  # a listed person owns the client: theirs, not the domain owner's
+        ("U0GONE", ANA),  # not in the manifest (left the agency): client_comms's owner
+    ],
+)
+def test_human_only_mail_goes_to_the_clients_owner_when_listed_else_the_domains(
+    office: Office, client_owner: str, reached: str
+) -> None:
+    with transaction(office.engine) as session:
+        session.get_one(Client, "C1").owner_slack_id = client_owner
+    office.mail("<m4@acme.example>", "This is unacceptable.", "Dark ads")
+
+    office.tick()
+
+    escalation_dms = [m for m in office.slack.messages() if m["text"].startswith("Escalation")]
+    assert [m["channel"] for m in escalation_dms] == [f"D{reached}"]
+    with reading(office.engine) as session:
+        [escalation] = escalations.listing(session)
+        [step] = escalations.steps(session, escalation.id)  # type: ignore[arg-type]
+    assert (step.notify, step.target) == ("owner", reached)
 
 
 def test_each_mail_is_handled_once_however_often_it_arrives(office: Office) -> None:
