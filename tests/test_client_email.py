@@ -552,6 +552,39 @@ def test_ops_drafts_lists_the_waiting_drafts_with_their_age(office: Office, pend
     assert reply.message.text == "No drafts waiting."
 
 
+def test_a_newer_draft_for_the_same_mail_supersedes_the_pending_one(
+    office: Office, pending: Draft
+) -> None:
+    with transaction(office.engine) as session:
+        newer = drafts.add_draft(
+            session,
+            Draft(
+                inbound_message_id=pending.inbound_message_id,
+                client_id=pending.client_id,
+                generation=pending.generation + 1,
+                subject=pending.subject,
+                body="Hi,\n\nThe October report goes out on Friday.\n\nThe team",
+                prompt_version=pending.prompt_version,
+                drafter=pending.drafter,
+                state=DraftState.PENDING,
+                created_at=office.clock(),
+            ),
+            actor="agent:drafting",
+            now=office.clock(),
+        )
+        newer_id = newer.id
+
+    older, current = office.drafts()
+    assert (older.id, older.state) == (pending.id, DraftState.SUPERSEDED)
+    assert (current.id, current.state) == (newer_id, DraftState.PENDING)
+    with reading(office.engine) as session:
+        [event] = session.scalars(
+            select(AuditEvent).where(AuditEvent.action == "draft.supersede")
+        ).all()
+    assert (event.subject, event.actor) == (f"draft:{pending.id}", "agent:drafting")
+    assert office.approve(MAYA, older).startswith(f"Draft #{pending.id} is superseded")
+
+
 def test_a_non_approver_is_refused_and_nothing_is_sent(office: Office, pending: Draft) -> None:
     assert office.approve(ANA) == "Only an approver can decide on client email."
     office.tick()
