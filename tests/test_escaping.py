@@ -43,13 +43,7 @@ from switchboard.store.alerts import Alert, AlertDirection, AlertState
 from switchboard.store.audit import AuditEvent
 from switchboard.store.drafts import Approval, Draft, DraftState
 from switchboard.store.engine import reading, transaction
-from switchboard.store.escalations import (
-    Escalation,
-    EscalationStatus,
-    EscalationStep,
-    StepState,
-    Via,
-)
+from switchboard.store.escalations import Escalation, EscalationStatus, Via
 from switchboard.store.manifest import AgencyManifest
 from switchboard.store.shadow import ShadowOutput, ShadowReview, ShadowVerdict
 from switchboard.store.source_data import (
@@ -63,6 +57,7 @@ from tests.agency_builder import AgencyBuilder
 from tests.conftest import FakeClock
 from tests.fake_slack import FakeSlack
 from tests.test_client_email import LEO, MAYA, opened_office
+from tests.test_views import make_step
 
 TZ = ZoneInfo("America/New_York")
 NOW = datetime(2026, 3, 16, 13, 0, tzinfo=UTC)
@@ -369,16 +364,7 @@ def test_no_handoff_context_becomes_live_markup_in_an_escalation_message(
         acknowledged_at=NOW,
         closed_at=NOW,
     )
-    step = EscalationStep(
-        escalation_id=3,
-        level=1,
-        notify="owner",
-        via=via,
-        target="U0AM" if via is Via.DM else "C0ALERTS",
-        person="U0AM",
-        state=StepState.DELIVERED,
-        queued_at=NOW,
-    )
+    step = make_step(1, via)
     view = StepView(level=1, via=via, notify="owner", person="U0AM", owner="U0AM")
     allowed = {"<@U0AM>", "<@U0LEAD>", "<#C0ALERTS>"}
     messages = [
