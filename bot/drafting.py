@@ -2,8 +2,9 @@
 job (a slow job: the model may take seconds), and the expiry of drafts nobody decided on.
 
 Drafting never runs in the click path. A draft the model could not write (overloaded, rate
-limited, unreachable) leaves its mail undrafted with the error recorded and shown in the
-approvals channel; the next drafting run tries again. Nothing is dropped.
+limited, unreachable, or any error the drafter raised) leaves its mail undrafted with the
+error recorded and shown in the approvals channel; the next drafting run tries again.
+Nothing is dropped.
 """
 
 from __future__ import annotations
@@ -38,6 +39,7 @@ from switchboard.handlers.mail_intake import (
     take_in,
 )
 from switchboard.handlers.shadow_posts import gate
+from switchboard.handlers.views.limits import clip
 from switchboard.handlers.views.text import mention
 from switchboard.store import drafts
 from switchboard.store.drafts import Draft, DraftState, EmailTriage, Verdict
@@ -46,6 +48,7 @@ from switchboard.store.manifest import AgencyManifest, Role, parse_duration
 from switchboard.store.source_data import Client, InboundEmail
 
 log = logging.getLogger(__name__)
+UNEXPECTED_ERROR = 300  # characters of an unexpected error shown to the approvers
 
 
 def drafter_for(settings: Settings) -> Drafter:
@@ -155,6 +158,14 @@ def draft_job(drafter: Drafter) -> JobKind:
         except DraftingFailed as error:
             _record_failure(ctx, message_id, str(error))
             raise GiveUp(str(error)) from error
+        except Exception as error:
+            # A bug, or an error the drafter did not expect: recorded the same way. The job
+            # is tried once and its key names the attempt, so only a recorded attempt lets
+            # the next drafting run queue it again; a bare failure would drop the mail unseen.
+            log.exception("drafting %s failed unexpectedly", message_id)
+            why = clip(f"{type(error).__name__}: {error}", UNEXPECTED_ERROR)
+            _record_failure(ctx, message_id, why)
+            raise GiveUp(why) from error
         now = ctx.clock()
         with transaction(ctx.engine) as session:
             inbound = session.get_one(InboundEmail, message_id)

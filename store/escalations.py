@@ -70,7 +70,9 @@ class Escalation(Leasable, table=True):
     policy: list[dict[str, Any]] = Field(sa_column=Column(JSON, nullable=False))
     # What the messages say about the subject (headline, details), written by its opener.
     context: dict[str, Any] = Field(default_factory=dict, sa_column=Column(JSON, nullable=False))
-    level: int = 0  # the highest level delivered or failed; 0 before the first
+    # The highest level run so far, its step possibly still queued (the driver's next is
+    # one above). The JSON's `level` counts only steps delivered or failed: `reached`.
+    level: int = 0
     next_step_at: datetime | None = Field(default=None, sa_type=UTCDateTime())
     status: EscalationStatus = Field(sa_type=enum_type(EscalationStatus), index=True)
     created_at: datetime = Field(sa_type=UTCDateTime())
@@ -280,6 +282,12 @@ def listing(session: Session, *, include_closed: bool = False) -> list[Escalatio
     return list(session.scalars(query))
 
 
+def reached(steps: Sequence[EscalationStep]) -> int:
+    """The highest level delivered or failed; 0 before the first (a queued step is not yet)."""
+    done = (StepState.DELIVERED, StepState.FAILED)
+    return max((s.level for s in steps if s.state in done), default=0)
+
+
 def to_json(escalation: Escalation, steps: Sequence[EscalationStep]) -> dict[str, Any]:
     """`switchboard escalations --json`: these keys exactly, times ISO-8601 with offset."""
 
@@ -292,7 +300,7 @@ def to_json(escalation: Escalation, steps: Sequence[EscalationStep]) -> dict[str
         "domain": escalation.domain,
         "policy": escalation.policy_name,
         "status": escalation.status.value,
-        "level": escalation.level,
+        "level": reached(steps),
         "levels": escalation.levels,
         "created_at": moment(escalation.created_at),
         "next_step_at": moment(escalation.next_step_at),

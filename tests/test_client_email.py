@@ -53,7 +53,7 @@ from switchboard.store.drafts import Draft, DraftState, EmailTriage, Verdict, sh
 from switchboard.store.engine import open_store, reading, transaction
 from switchboard.store.jobs import Job
 from switchboard.store.manifest import AgencyManifest
-from switchboard.store.source_data import InboundEmail
+from switchboard.store.source_data import Client, InboundEmail
 from tests.agency_builder import AgencyBuilder
 from tests.conftest import EXAMPLE_MANIFEST, FakeClock, poll_until
 from tests.fake_anthropic import FakeAnthropic, error, reply
@@ -338,6 +338,46 @@ def test_a_model_that_cannot_answer_leaves_the_mail_undrafted_and_the_next_run_r
     assert office.draft().state is DraftState.PENDING
 
 
+class BrokenOnce:
+    """A drafter with a bug its first time: it raises what no drafter is meant to raise."""
+
+    name = "broken-once"
+
+    def __init__(self) -> None:
+        self.calls = 0
+
+    def write(self, request: Any) -> str:
+        self.calls += 1
+        if self.calls == 1:
+            raise RuntimeError("the drafter tripped over <!channel>")
+        return "Hi,\n\nThe October report goes out on Friday.\n\nThe Northwind team"
+
+
+def test_an_unexpected_drafter_error_is_shown_to_the_approvers_and_the_next_run_retries(
+    office: Office, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    drafter = BrokenOnce()
+    monkeypatch.setattr("switchboard.bot.job_kinds.drafter_for", lambda _settings: drafter)
+    office.mail("<m1@acme.example>", "Could you send the October report?")
+
+    office.tick()
+
+    assert office.drafts() == []
+    with reading(office.engine) as session:
+        record = session.get_one(EmailTriage, "<m1@acme.example>")
+    assert (record.draft_attempts, record.last_error) == (
+        1,
+        "RuntimeError: the drafter tripped over <!channel>",
+    )
+    [notice] = office.approvals_channel()
+    assert "RuntimeError: the drafter tripped over &lt;!channel&gt;" in notice["text"]
+    assert "the next drafting run tries again" in notice["text"]
+
+    office.clock.advance(hours=1)  # the drafting agent's next (hourly) run
+    office.tick()
+    assert (drafter.calls, office.draft().state) == (2, DraftState.PENDING)
+
+
 def test_a_reply_full_of_dashes_is_written_again_once_with_the_findings(
     office: Office, model: FakeAnthropic
 ) -> None:
@@ -444,6 +484,30 @@ def test_angry_mail_gets_no_draft_but_a_person_with_the_whole_context(office: Of
     assert "Acme Dental needs a person: the client is angry, cancelling or leaving" in dm["text"]
 
 
+@pytest.mark.parametrize(
+    ("client_owner", "reached"),
+    [
+        (LEO, LEO),  # a listed person owns the client: theirs, not the domain owner's
+        ("U0GONE", ANA),  # not in the manifest (left the agency): client_comms's owner
+    ],
+)
+def test_human_only_mail_goes_to_the_clients_owner_when_listed_else_the_domains(
+    office: Office, client_owner: str, reached: str
+) -> None:
+    with transaction(office.engine) as session:
+        session.get_one(Client, "C1").owner_slack_id = client_owner
+    office.mail("<m4@acme.example>", "This is unacceptable.", "Dark ads")
+
+    office.tick()
+
+    escalation_dms = [m for m in office.slack.messages() if m["text"].startswith("Escalation")]
+    assert [m["channel"] for m in escalation_dms] == [f"D{reached}"]
+    with reading(office.engine) as session:
+        [escalation] = escalations.listing(session)
+        [step] = escalations.steps(session, escalation.id)  # type: ignore[arg-type]
+    assert (step.notify, step.target) == ("owner", reached)
+
+
 def test_each_mail_is_handled_once_however_often_it_arrives(office: Office) -> None:
     office.mail("<m1@acme.example>", "Could you send the October report?")
     office.tick()
@@ -486,6 +550,39 @@ def test_ops_drafts_lists_the_waiting_drafts_with_their_age(office: Office, pend
         reply_key=None,
     )
     assert reply.message.text == "No drafts waiting."
+
+
+def test_a_newer_draft_for_the_same_mail_supersedes_the_pending_one(
+    office: Office, pending: Draft
+) -> None:
+    with transaction(office.engine) as session:
+        newer = drafts.add_draft(
+            session,
+            Draft(
+                inbound_message_id=pending.inbound_message_id,
+                client_id=pending.client_id,
+                generation=pending.generation + 1,
+                subject=pending.subject,
+                body="Hi,\n\nThe October report goes out on Friday.\n\nThe team",
+                prompt_version=pending.prompt_version,
+                drafter=pending.drafter,
+                state=DraftState.PENDING,
+                created_at=office.clock(),
+            ),
+            actor="agent:drafting",
+            now=office.clock(),
+        )
+        newer_id = newer.id
+
+    older, current = office.drafts()
+    assert (older.id, older.state) == (pending.id, DraftState.SUPERSEDED)
+    assert (current.id, current.state) == (newer_id, DraftState.PENDING)
+    with reading(office.engine) as session:
+        [event] = session.scalars(
+            select(AuditEvent).where(AuditEvent.action == "draft.supersede")
+        ).all()
+    assert (event.subject, event.actor) == (f"draft:{pending.id}", "agent:drafting")
+    assert office.approve(MAYA, older).startswith(f"Draft #{pending.id} is superseded")
 
 
 def test_a_non_approver_is_refused_and_nothing_is_sent(office: Office, pending: Draft) -> None:

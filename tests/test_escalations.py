@@ -428,6 +428,29 @@ def test_a_restart_between_queued_and_delivered_sends_once_and_a_stuck_step_is_r
     assert agency.steps()[0].state is StepState.DELIVERED
 
 
+def test_the_json_level_counts_steps_delivered_or_failed_never_one_still_queued(
+    agency: Agency,
+) -> None:
+    agency.manifest = with_policy(
+        agency.manifest, {"notify": "lead", "after": "0m"}, {"notify": "U0ADMIN", "after": "1h"}
+    )
+    alert = agency.raise_alert(at(16, 10))
+    agency.reassign(alert, ADMIN, at(16, 10))  # the first level resolves to nobody: failed
+
+    def as_json() -> dict[str, Any]:
+        return escalations.to_json(agency.escalation(), agency.steps())
+
+    assert as_json()["level"] == 0  # before the first
+    driver = EscalationDriver(agency.engine, agency.manifest, agency.clock)
+    Tick(agency.engine, agency.manifest, agency.clock, driver).run()  # no token: no outbox
+    listed = as_json()
+    assert [s["state"] for s in listed["steps"]] == ["failed", "queued"]
+    assert listed["level"] == 1  # the failed first level counts, the queued second does not
+
+    agency.tick(at(16, 10))  # now the outbox delivers it
+    assert as_json()["level"] == 2
+
+
 # -- the command line -----------------------------------------------------------------------------
 
 
