@@ -9,7 +9,7 @@ date twice changes nothing.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import date, datetime
 from decimal import ROUND_HALF_UP, Decimal
 from enum import StrEnum
 
@@ -23,6 +23,8 @@ from switchboard.store.manifest import Pacing
 ACTOR = "agent:pacing"
 RENOTIFY_POINTS = Decimal(10)
 TENTH = Decimal("0.1")
+CENT = Decimal("0.01")
+HUNDRED = Decimal(100)
 DIRECTION = {
     PaceStatus.OVER: AlertDirection.OVER,
     PaceStatus.UNDER: AlertDirection.UNDER,
@@ -45,6 +47,36 @@ class AlertChange:
 
 def _tenth(value: Decimal | None) -> Decimal | None:
     return None if value is None else value.quantize(TENTH, rounding=ROUND_HALF_UP)
+
+
+def _cents(value: Decimal | None) -> Decimal | None:
+    return None if value is None else value.quantize(CENT, rounding=ROUND_HALF_UP)
+
+
+def _threshold_pct(
+    direction: AlertDirection, thresholds: Pacing, data_through: date
+) -> Decimal | None:
+    """The deviation from plan that makes an alert of this direction on this data date (DESIGN
+    section 6): before `min_days`, only a pace of `early_alert_pct` alerts; dark has none."""
+    if direction is AlertDirection.OVER:
+        early = data_through.day < thresholds.min_days
+        return thresholds.early_alert_pct - HUNDRED if early else thresholds.over_pct
+    if direction is AlertDirection.UNDER:
+        return thresholds.under_pct
+    return None
+
+
+def _figures(
+    direction: AlertDirection, finding: AccountPace, thresholds: Pacing, data_through: date
+) -> dict[str, Decimal | None]:
+    """What the alert's message shows about the money, as of this evaluation."""
+    return {
+        "spend_to_date": _cents(finding.spend_to_date),
+        "plan_to_date": _cents(finding.plan_to_date),
+        "budget": _cents(finding.budget),
+        "projected_month_end": _cents(finding.projected_month_end),
+        "threshold_pct": _cents(_threshold_pct(direction, thresholds, data_through)),
+    }
 
 
 def _back_inside(alert: Alert, finding: AccountPace, thresholds: Pacing) -> str | None:
@@ -90,6 +122,7 @@ def record_findings(
     month = report.data_through.strftime("%Y-%m")
     findings = {a.account_id: a for a in report.accounts}
     standing: dict[tuple[str, AlertDirection], Alert] = {}
+    newer: set[tuple[str, AlertDirection]] = set()
 
     for alert in alerts.listing(session):
         if alert.month < month:
@@ -97,7 +130,9 @@ def record_findings(
                 changes.append(AlertChange(ChangeKind.RESOLVED, alert.id))  # type: ignore[arg-type]
             continue
         if alert.month > month or alert.last_seen_on > report.as_of:
-            continue  # a run for an earlier date never rewinds a newer alert
+            # A run for an earlier date never rewinds a newer alert, nor raises a second one.
+            newer.add((alert.account_id, alert.direction))
+            continue
         finding = findings.get(alert.account_id)
         reason = _back_inside(alert, finding, thresholds) if finding else None
         if reason:
@@ -105,20 +140,24 @@ def record_findings(
                 changes.append(AlertChange(ChangeKind.RESOLVED, alert.id))  # type: ignore[arg-type]
             continue
         standing[(alert.account_id, alert.direction)] = alert
-        if finding and alert.direction is not AlertDirection.DARK:
-            deviation = _tenth(finding.deviation_pct)
-            if deviation != alert.deviation_pct or alert.last_seen_on != report.as_of:
-                alert.deviation_pct = deviation
+        if finding:
+            seen = _figures(alert.direction, finding, thresholds, report.data_through)
+            if alert.direction is not AlertDirection.DARK:
+                seen["deviation_pct"] = _tenth(finding.deviation_pct)
+            changed = {k: v for k, v in seen.items() if getattr(alert, k) != v}
+            if changed or alert.last_seen_on != report.as_of:
+                for name, value in changed.items():
+                    setattr(alert, name, value)
                 alert.last_seen_on = report.as_of
                 alert.updated_at = now
 
     for finding in report.accounts:
         direction = DIRECTION.get(finding.status)
-        if direction is None:
+        if direction is None or (finding.account_id, direction) in newer:
             continue
         alert = standing.get((finding.account_id, direction))
         change = (
-            _raise(session, finding, direction, report, domain, assignee, now)
+            _raise(session, finding, direction, report, thresholds, domain, assignee, now)
             if alert is None
             else _update(session, alert, finding, now)
         )
@@ -133,12 +172,14 @@ def _raise(
     finding: AccountPace,
     direction: AlertDirection,
     report: PacingReport,
+    thresholds: Pacing,
     domain: str,
     assignee: str,
     now: datetime,
 ) -> AlertChange:
     deviation = _tenth(finding.deviation_pct)
     held = finding.suppressed
+    figures = _figures(direction, finding, thresholds, report.data_through)
     alert = alerts.open_new(
         session,
         Alert(
@@ -158,6 +199,7 @@ def _raise(
             last_seen_on=report.as_of,
             opened_at=now,
             updated_at=now,
+            **figures,
         ),
         actor=ACTOR,
         now=now,

@@ -292,8 +292,13 @@ def slack_message_lines(
         if kind == "section":
             body = block.get("text") or {}
             lines += slack_to_terminal(str(body.get("text", "")), people).splitlines()  # type: ignore[union-attr]
-            for field in block.get("fields") or []:  # type: ignore[union-attr]
-                lines.append(slack_to_terminal(str(field.get("text", "")), people))
+            # Two fields a line, as Slack's two columns; a field's "*Label*\nvalue" reads
+            # "Label: value".
+            fields = [
+                ": ".join(slack_to_terminal(str(field.get("text", "")), people).splitlines())
+                for field in block.get("fields") or []  # type: ignore[union-attr]
+            ]
+            lines += [" · ".join(fields[i : i + 2]) for i in range(0, len(fields), 2)]
             accessory = block.get("accessory") or {}
             if accessory.get("type") == "button":  # type: ignore[union-attr]
                 lines.append(f"[{accessory['text']['text']}]")  # type: ignore[index]

@@ -40,12 +40,14 @@ def post_key(alert_id: int) -> str:
 
 def label(session: Session, alert: Alert) -> AlertLabel:
     names = session.execute(
-        select(Client.name, AdAccount.name)
+        select(Client.name, AdAccount.name, AdAccount.currency)
         .join(Client, Client.client_id == AdAccount.client_id)
         .where(AdAccount.account_id == alert.account_id)
     ).first()
-    client_name, account_name = names if names else (alert.client_id, alert.account_id)
-    return AlertLabel(client_name=client_name, account_name=account_name)
+    if names is None:
+        return AlertLabel(client_name=alert.client_id, account_name=alert.account_id)
+    client_name, account_name, currency = names
+    return AlertLabel(client_name=client_name, account_name=account_name, currency=currency)
 
 
 def alert_listing(session: Session, manifest: AgencyManifest) -> Message:

@@ -16,7 +16,7 @@ from sqlmodel import Field, Session, SQLModel, col, select
 
 from switchboard.store import audit
 from switchboard.store.transitions import transition
-from switchboard.store.types import ExactDecimal, UTCDateTime, enum_type
+from switchboard.store.types import ExactDecimal, Money, UTCDateTime, enum_type
 
 
 class AlertDirection(StrEnum):
@@ -59,6 +59,15 @@ class Alert(SQLModel, table=True):
     # The deviation last told to people: re-notify only when it worsens by 10 points.
     notified_deviation_pct: Decimal | None = Field(default=None, sa_type=ExactDecimal(9, 1))
     notifications: int = 0
+    # The figures the alert's message shows, as of its last evaluation (raised, re-notified,
+    # seen again): money in the account's currency, and the deviation that makes an alert
+    # (over_pct, under_pct, or early_alert_pct - 100 early in the month; none for dark).
+    # Null on alerts raised before these were kept, until the agent next sees them.
+    spend_to_date: Decimal | None = Field(default=None, sa_type=Money())
+    plan_to_date: Decimal | None = Field(default=None, sa_type=Money())
+    budget: Decimal | None = Field(default=None, sa_type=Money())
+    projected_month_end: Decimal | None = Field(default=None, sa_type=Money())
+    threshold_pct: Decimal | None = Field(default=None, sa_type=ExactDecimal(9, 2))
     suppressed_code: str | None = Field(default=None, max_length=32)
     suppressed_detail: str | None = Field(default=None, max_length=500)
     assignee: str | None = Field(default=None, max_length=32)

@@ -37,12 +37,17 @@ class AgencyBuilder:
         return self
 
     def account(
-        self, account_id: str, client_id: str = "C1", *, name: str | None = None
+        self,
+        account_id: str,
+        client_id: str = "C1",
+        *,
+        name: str | None = None,
+        currency: str = "USD",
     ) -> AgencyBuilder:
         if client_id not in self._clients:
             self.client(client_id)
         self.rows["ad_accounts.csv"].append(
-            [account_id, client_id, "google_ads", name or f"Account {account_id}", "USD", "UTC"]
+            [account_id, client_id, "google_ads", name or f"Account {account_id}", currency, "UTC"]
         )
         return self
 

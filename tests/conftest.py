@@ -19,7 +19,7 @@ from pathlib import Path
 import pytest
 from sqlalchemy import Engine, create_engine, text
 
-from switchboard.store.engine import normalize_url, open_store
+from switchboard.store.engine import create, normalize_url, open_store
 from switchboard.store.manifest import AgencyManifest, load_manifest
 from switchboard.store.schema import metadata
 
@@ -127,6 +127,27 @@ def empty_tables(engine: Engine) -> None:
     tables = ", ".join(f'"{table.name}"' for table in metadata.sorted_tables)
     with engine.begin() as connection:
         connection.execute(text(f"TRUNCATE {tables} RESTART IDENTITY CASCADE"))
+
+
+@pytest.fixture(params=BACKENDS)
+def empty_database(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Engine]:
+    """A database with no schema at all, on each backend (PostgreSQL: a schema of its own),
+    for migration tests."""
+    with ExitStack() as cleanup:  # each step undone, whichever fails (in reverse order)
+        if request.param == "sqlite":
+            engine = create(f"sqlite:///{tmp_path / 'empty.db'}")
+        else:
+            assert POSTGRES_URL
+            url = normalize_url(POSTGRES_URL)
+            schema = f"sb_{uuid.uuid4().hex[:12]}"
+            admin = create_engine(url, isolation_level="AUTOCOMMIT")
+            cleanup.callback(admin.dispose)
+            with admin.connect() as connection:
+                connection.execute(text(f'CREATE SCHEMA "{schema}"'))
+            cleanup.callback(drop_schema, admin, schema)
+            engine = create(url, connect_args={"options": f"-csearch_path={schema}"})
+        cleanup.callback(engine.dispose)
+        yield engine
 
 
 @pytest.fixture(params=BACKENDS)

@@ -31,7 +31,7 @@ from switchboard.bot.console_views import (
     pacing_table,
 )
 from switchboard.bot.sample_agency import CLIENTS, SCENARIOS, write_sample
-from switchboard.bot.terminal import FittedTable, slack_to_terminal
+from switchboard.bot.terminal import FittedTable, slack_message_lines, slack_to_terminal
 from switchboard.store import alerts, audit, ownership
 from switchboard.store.alerts import Alert, AlertDirection, AlertState
 from switchboard.store.audit import AuditEvent
@@ -591,3 +591,20 @@ def test_slack_to_terminal_takes_any_text(text: str) -> None:
         assert shown == text  # nothing to convert: unchanged
     else:
         assert isinstance(shown, str)
+
+
+def test_section_fields_read_two_a_line_as_slacks_two_columns() -> None:
+    section = {
+        "type": "section",
+        "text": {"type": "mrkdwn", "text": "*Acme* &amp; Co\n+45.0% vs plan"},
+        "fields": [
+            {"type": "mrkdwn", "text": f"*{name}*\n{value}"}
+            for name, value in [("Spend", "$1.00"), ("Plan", "$2.00"), ("Budget", "$3.00")]
+        ],
+    }
+    assert slack_message_lines("", [section], PEOPLE) == [
+        "Acme & Co",
+        "+45.0% vs plan",
+        "Spend: $1.00 · Plan: $2.00",
+        "Budget: $3.00",
+    ]

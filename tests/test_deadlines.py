@@ -8,7 +8,6 @@ sources are [accelo, asana] (accelo is the truth), and the agent starts in shado
 
 from __future__ import annotations
 
-import uuid
 from collections.abc import Iterator
 from datetime import UTC, date, datetime, time
 from pathlib import Path
@@ -17,7 +16,7 @@ from zoneinfo import ZoneInfo
 
 import pytest
 from alembic import command
-from sqlalchemy import Engine, create_engine, inspect, select, text
+from sqlalchemy import Engine, inspect, select
 
 from switchboard.agents import deadlines
 from switchboard.agents.deadlines import DeadlinesReport
@@ -29,13 +28,13 @@ from switchboard.bot.tick import TickReport
 from switchboard.store import escalations, ownership
 from switchboard.store.agent_state import Autonomy
 from switchboard.store.csv_import import import_dir, import_files
-from switchboard.store.engine import alembic_config, create, normalize_url, reading, transaction
+from switchboard.store.engine import alembic_config, reading, transaction
 from switchboard.store.escalations import EscalationStatus
 from switchboard.store.import_records import ImportRecord, StaleSource, stale_sources
 from switchboard.store.manifest import AgencyManifest
 from switchboard.store.shadow import ShadowOutput
 from switchboard.store.source_data import Client, ClientStatus, InboundEmail
-from tests.conftest import BACKENDS, POSTGRES_URL, FakeClock, drop_schema
+from tests.conftest import FakeClock
 from tests.fake_slack import FakeSlack
 from tests.test_escalations import Agency
 
@@ -520,29 +519,6 @@ def test_the_agency_day_of_an_import_counts_and_expected_sources_never_seen_are_
 
 
 # -- the migration --------------------------------------------------------------------------------
-
-
-@pytest.fixture(params=BACKENDS)
-def empty_database(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Engine]:
-    """A database with no schema at all, on each backend (PostgreSQL: a schema of its own)."""
-    if request.param == "sqlite":
-        engine = create(f"sqlite:///{tmp_path / 'empty.db'}")
-        yield engine
-        engine.dispose()
-        return
-    assert POSTGRES_URL
-    url = normalize_url(POSTGRES_URL)
-    schema = f"sb_{uuid.uuid4().hex[:12]}"
-    admin = create_engine(url, isolation_level="AUTOCOMMIT")
-    with admin.connect() as connection:
-        connection.execute(text(f'CREATE SCHEMA "{schema}"'))
-    engine = create(url, connect_args={"options": f"-csearch_path={schema}"})
-    try:
-        yield engine
-    finally:
-        engine.dispose()
-        drop_schema(admin, schema)
-        admin.dispose()
 
 
 def test_the_import_records_migration_upgrades_and_downgrades(empty_database: Engine) -> None:

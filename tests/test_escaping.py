@@ -37,7 +37,7 @@ from switchboard.handlers.views.alerts import AlertLabel
 from switchboard.handlers.views.briefing import briefing_view
 from switchboard.handlers.views.check import coordination_report
 from switchboard.handlers.views.escalations import StepView
-from switchboard.handlers.views.text import escape
+from switchboard.handlers.views.text import escape, money
 from switchboard.handlers.work import WorkContext, queue_replies
 from switchboard.store.alerts import Alert, AlertDirection, AlertState
 from switchboard.store.audit import AuditEvent
@@ -105,6 +105,11 @@ def make_alert(detail: str, reason: str, account_id: str, state: AlertState) -> 
         acknowledged_at=NOW if state is AlertState.ACKNOWLEDGED else None,
         resolved_at=NOW if state is AlertState.RESOLVED else None,
         resolved_reason=reason if state is AlertState.RESOLVED else None,
+        spend_to_date=Decimal("1064.52"),
+        plan_to_date=Decimal("1935.48"),
+        budget=Decimal("4000.00"),
+        projected_month_end=Decimal("2200.01"),
+        threshold_pct=Decimal("30.00"),
     )
 
 
@@ -115,13 +120,20 @@ def make_alert(detail: str, reason: str, account_id: str, state: AlertState) -> 
     account_id=hostile,
     detail=hostile,
     reason=hostile,
+    currency=hostile,
     state=st.sampled_from(list(AlertState)),
 )
 def test_no_data_becomes_live_markup_in_any_alert_view(
-    client: str, account: str, account_id: str, detail: str, reason: str, state: AlertState
+    client: str,
+    account: str,
+    account_id: str,
+    detail: str,
+    reason: str,
+    currency: str,
+    state: AlertState,
 ) -> None:
     alert = make_alert(detail, reason, account_id, state)
-    label = AlertLabel(client_name=client, account_name=account)
+    label = AlertLabel(client_name=client, account_name=account, currency=currency)
     bot_mentions = {"<@U0AM>", "<@U0LEAD>"}  # the assignee and who acknowledged: from ids
 
     for message in (
@@ -133,6 +145,22 @@ def test_no_data_becomes_live_markup_in_any_alert_view(
         assert live_entities(payload) <= bot_mentions, payload
         # ...and the name is still there, shown as text.
         assert any(escape(client).strip() in text for text in strings(payload)), payload
+    # The account's currency code is outside data too: shown beside each amount, as text.
+    if currency.strip():
+        shown = "\n".join(strings(alert_views.alert_message(alert, label, TZ).payload()))
+        assert f"1,064.52 {escape(currency.strip())}" in shown
+
+
+def test_money_is_shown_with_its_currency_and_its_code_is_escaped() -> None:
+    assert money(Decimal("12615"), "USD") == "$12,615.00"
+    assert money(Decimal("80.5"), "EUR") == "€80.50"
+    assert money(Decimal("1234567.891"), "GBP") == "£1,234,567.89"
+    assert money(Decimal("-3"), "USD") == "-$3.00"
+    assert money(Decimal("0.005"), "USD") == "$0.01"  # half up, as `switchboard pacing` rounds
+    assert money(Decimal("999999999999.99"), "USD") == "$999,999,999,999.99"  # the largest
+    assert money(Decimal("1234"), "CAD") == "1,234.00 CAD"
+    assert money(Decimal("1234"), None) == money(Decimal("1234"), "") == "1,234.00"
+    assert money(Decimal("1"), "<!>") == "1.00 &lt;!&gt;"
 
 
 @settings(max_examples=100, deadline=None)

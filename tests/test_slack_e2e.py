@@ -404,6 +404,10 @@ def test_worsening_updates_the_original_and_replies_in_its_thread(live: Live) ->
     [reply] = [m for m in live.fake.messages("C0ALERTS") if m.get("thread_ts")]
     assert update.params["ts"] == post.response["ts"] == reply["thread_ts"]
     assert "Worse" in reply["text"]
+    # The post and the reply say the money as of the run that found it worse.
+    assert "$2,250.00" in json.dumps(FakeSlack.blocks_of(post))
+    assert "$4,250.00" in json.dumps(FakeSlack.blocks_of(update))
+    assert "$4,250.00 spent to date against a plan of $2,000.00" in reply["text"]
 
 
 def get(url: str) -> tuple[int, Any]:

@@ -9,11 +9,12 @@ from decimal import Decimal
 from zoneinfo import ZoneInfo
 
 import pytest
-from sqlalchemy import Engine, func, select, text
-from sqlalchemy.exc import StatementError
+from alembic import command
+from sqlalchemy import Engine, MetaData, Table, func, inspect, select, text
+from sqlalchemy.exc import IntegrityError, StatementError
 
 from switchboard.store.alerts import Alert, AlertDirection, AlertState
-from switchboard.store.engine import reading, transaction
+from switchboard.store.engine import alembic_config, reading, transaction
 from switchboard.store.ownership import DomainOwner
 from switchboard.store.source_data import (
     AdAccount,
@@ -399,3 +400,77 @@ def test_the_schema_heads_read_without_alembic_are_alembics() -> None:
     engine.dispose()
     assert schema_heads() == set(script.get_heads())
     assert _migration_graph()[0] == {r.revision for r in script.walk_revisions()}
+
+
+# --- migrations ----------------------------------------------------------------------------------
+
+FIGURES = ("spend_to_date", "plan_to_date", "budget", "projected_month_end", "threshold_pct")
+
+
+def alert_columns(engine: Engine) -> set[str]:
+    return {column["name"] for column in inspect(engine).get_columns("alert")}
+
+
+def test_the_alert_figures_migration_upgrades_and_downgrades(empty_database: Engine) -> None:
+    """0007 adds the figures an alert's message shows, nullable; alerts already stored keep
+    everything and get none; the downgrade drops exactly them and keeps the one-unresolved-
+    alert rule (SQLite rebuilds the table to drop a column)."""
+    config = alembic_config(empty_database)
+    command.upgrade(config, "0006")
+    table = Table("alert", MetaData(), autoload_with=empty_database)
+    row = {
+        "domain": "ad_performance",
+        "account_id": "A1",
+        "client_id": "C1",
+        "month": "2026-03",
+        "direction": "over",
+        "state": "open",
+        "notifications": 1,
+        "first_seen_on": date(2026, 3, 10),
+        "last_seen_on": date(2026, 3, 15),
+        "opened_at": NOW,
+        "updated_at": NOW,
+    }
+    with empty_database.begin() as connection:
+        connection.execute(table.insert().values(**row))
+    assert not alert_columns(empty_database) & set(FIGURES)
+
+    command.upgrade(config, "0007")
+    assert {
+        c["name"]: c["nullable"] for c in inspect(empty_database).get_columns("alert")
+    }.items() >= {name: True for name in FIGURES}.items()
+    with transaction(empty_database) as session:
+        [alert] = session.scalars(select(Alert)).all()
+        assert (alert.account_id, alert.state, alert.spend_to_date, alert.threshold_pct) == (
+            "A1",
+            AlertState.OPEN,
+            None,
+            None,
+        )
+        alert.spend_to_date = Decimal("999999999999.99")  # the largest Money value, exact
+        alert.plan_to_date = Decimal("0.01")
+        alert.threshold_pct = Decimal("12.5")
+    with reading(empty_database) as session:
+        [alert] = session.scalars(select(Alert)).all()
+        assert (alert.spend_to_date, alert.plan_to_date, alert.budget, alert.threshold_pct) == (
+            Decimal("999999999999.99"),
+            Decimal("0.01"),
+            None,
+            Decimal("12.50"),
+        )
+
+    command.downgrade(config, "0006")
+    assert not alert_columns(empty_database) & set(FIGURES)
+    indexes = {i["name"] for i in inspect(empty_database).get_indexes("alert")}
+    assert "uq_alert_unresolved" in indexes
+    with empty_database.begin() as connection:
+        assert connection.execute(select(table.c.account_id, table.c.state)).all() == [
+            ("A1", "open")
+        ]
+    with pytest.raises(IntegrityError), empty_database.begin() as connection:
+        connection.execute(table.insert().values(**row))  # a second unresolved alert: refused
+    with empty_database.begin() as connection:
+        connection.execute(table.insert().values(**{**row, "state": "resolved"}))
+
+    command.upgrade(config, "heads")
+    assert alert_columns(empty_database) >= set(FIGURES)

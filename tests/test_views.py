@@ -81,8 +81,20 @@ def make_alert(
     *,
     direction: AlertDirection = AlertDirection.OVER,
     deviation: str | None = "42.5",
+    figures: bool = True,
 ) -> Alert:
     acknowledged = state is AlertState.ACKNOWLEDGED
+    money = (
+        {
+            "spend_to_date": Decimal("12615.00"),
+            "plan_to_date": Decimal("8700.00"),
+            "budget": Decimal("18000.00"),
+            "projected_month_end": Decimal("24440.63"),
+            "threshold_pct": None if direction is AlertDirection.DARK else Decimal("30.00"),
+        }
+        if figures
+        else {}
+    )
     return Alert(
         domain="ad_performance",
         id=alert_id,
@@ -103,10 +115,11 @@ def make_alert(
         resolved_reason="spend back within plan" if state is AlertState.RESOLVED else None,
         suppressed_code="exclusions" if state is AlertState.SUPPRESSED else None,
         suppressed_detail="client paused" if state is AlertState.SUPPRESSED else None,
+        **money,
     )
 
 
-LABEL = AlertLabel(client_name="Acme Outdoor", account_name="Acme Search")
+LABEL = AlertLabel(client_name="Acme Outdoor", account_name="Acme Search", currency="USD")
 BIG_LABEL = AlertLabel(client_name="C" * 200, account_name="A" * 200)
 
 
@@ -294,6 +307,68 @@ def test_fallback_text_has_no_markdown_stars() -> None:
     assert "Acme Outdoor" in message.text
 
 
+def test_alert_message_carries_the_money_and_the_threshold_crossed() -> None:
+    blocks = assert_within_limits(alert_views.alert_message(make_alert(3), LABEL, TZ))
+    [summary] = [b for b in blocks if b["type"] == "section"]
+    assert summary["text"]["text"].splitlines()[1] == (
+        "+42.5% vs plan · threshold: over by 30% or more · 2026-03 · assigned to <@U0AM>"
+    )
+    assert [f["text"] for f in summary["fields"]] == [
+        "*Spend to date*\n$12,615.00",
+        "*Plan to date*\n$8,700.00",
+        "*Budget*\n$18,000.00",
+        "*Projected month-end*\n$24,440.63",
+    ]
+    assert all(f["type"] == "mrkdwn" for f in summary["fields"])
+
+
+@pytest.mark.parametrize(
+    ("direction", "threshold", "shown"),
+    [
+        (AlertDirection.OVER, "30.00", "threshold: over by 30% or more"),
+        (AlertDirection.OVER, "100.00", "threshold: over by 100% or more"),  # early in a month
+        (AlertDirection.UNDER, "12.50", "threshold: under by 12.5% or more"),
+        (AlertDirection.DARK, None, "threshold: zero spend for 3 days"),
+    ],
+)
+def test_the_threshold_crossed_is_said_in_words(
+    direction: AlertDirection, threshold: str | None, shown: str
+) -> None:
+    alert = make_alert(3, direction=direction)
+    alert.threshold_pct = None if threshold is None else Decimal(threshold)
+    text = all_texts(assert_within_limits(alert_views.alert_message(alert, LABEL, TZ)))
+    assert shown in text
+    assert text.count("threshold:") == 1
+
+
+@pytest.mark.parametrize(
+    ("currency", "spend"),
+    [("EUR", "€12,615.00"), ("GBP", "£12,615.00"), ("CAD", "12,615.00 CAD"), (None, "12,615.00")],
+)
+def test_the_money_is_shown_in_the_accounts_currency(currency: str | None, spend: str) -> None:
+    label = AlertLabel("Acme Outdoor", "Acme Search", currency=currency)
+    blocks = assert_within_limits(alert_views.alert_message(make_alert(3), label, TZ))
+    assert f"*Spend to date*\n{spend}" in section_texts(blocks)
+
+
+def test_an_alert_stored_before_its_figures_were_kept_shows_none() -> None:
+    alert = make_alert(3, figures=False)
+    blocks = assert_within_limits(alert_views.alert_message(alert, LABEL, TZ))
+    [summary] = [b for b in blocks if b["type"] == "section"]
+    assert "fields" not in summary
+    assert (
+        summary["text"]["text"].splitlines()[1] == "+42.5% vs plan · 2026-03 · assigned to <@U0AM>"
+    )
+    worse = alert_views.alert_worse(alert, LABEL)
+    assert worse.text == "Worse: Acme Outdoor (act_000003) is now +42.5% vs plan."
+
+
+def test_the_open_alert_list_shows_each_alerts_money() -> None:
+    alerts = [(make_alert(1), LABEL), (make_alert(2, AlertState.ACKNOWLEDGED), LABEL)]
+    texts = section_texts(assert_within_limits(alert_views.alert_list(alerts, TZ)))
+    assert texts.count("*Spend to date*\n$12,615.00") == 2
+
+
 # -- alert_worse -------------------------------------------------------------------------
 
 
@@ -304,6 +379,14 @@ def test_alert_worse_is_valid(label: AlertLabel) -> None:
     if len(label.client_name) < 1000:  # a 5,000-character name is clipped with the rest
         assert "+88.0%" in all_texts(blocks)
     assert buttons(blocks) == []
+
+
+def test_alert_worse_says_the_spend_and_plan_it_is_worse_on() -> None:
+    message = alert_views.alert_worse(make_alert(9, deviation="88.0"), LABEL)
+    assert message.text == (
+        "Worse: Acme Outdoor (act_000009) is now +88.0% vs plan: "
+        "$12,615.00 spent to date against a plan of $8,700.00."
+    )
 
 
 # -- alert_list --------------------------------------------------------------------------

@@ -6,12 +6,19 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from zoneinfo import ZoneInfo
 
-from slack_sdk.models.blocks import ActionsBlock, Block, ButtonElement, DividerBlock
+from slack_sdk.models.blocks import (
+    ActionsBlock,
+    Block,
+    ButtonElement,
+    DividerBlock,
+    SectionBlock,
+)
 
+from switchboard.agents.pacing import DARK_DAYS
 from switchboard.handlers.refs import ActionId, AlertRef
 from switchboard.handlers.views.limits import context, fit, section
 from switchboard.handlers.views.message import Message
-from switchboard.handlers.views.text import escape, local_time, mention
+from switchboard.handlers.views.text import escape, local_time, mention, money
 from switchboard.store.alerts import Alert, AlertDirection, AlertState
 
 _HEADLINE = {
@@ -23,10 +30,12 @@ _HEADLINE = {
 
 @dataclass(frozen=True)
 class AlertLabel:
-    """Names that make an alert readable, loaded beside it (outside data: escaped here)."""
+    """Names that make an alert readable, loaded beside it (outside data: escaped here), and
+    the currency of the account's money (its ISO code; None when the account is unknown)."""
 
     client_name: str
     account_name: str
+    currency: str | None = None
 
 
 def headline(alert: Alert) -> str:
@@ -38,15 +47,39 @@ def _deviation(alert: Alert) -> str:
     return "" if alert.deviation_pct is None else f"{alert.deviation_pct + 0:+.1f}% vs plan"
 
 
-def _summary(alert: Alert, label: AlertLabel) -> str:
+def _threshold(alert: Alert) -> str:
+    """The line the alert crossed: `threshold: over by 30% or more`, `... zero spend for 3 days`."""
+    if alert.direction is AlertDirection.DARK:
+        return f"threshold: zero spend for {DARK_DAYS} days"
+    if alert.threshold_pct is None:  # stored before thresholds were kept, not seen since
+        return ""
+    way = "over" if alert.direction is AlertDirection.OVER else "under"
+    return f"threshold: {way} by {alert.threshold_pct.normalize():f}% or more"
+
+
+def _figures(alert: Alert, label: AlertLabel) -> list[str]:
+    """Spend, plan, budget and projection as section fields (two columns in Slack)."""
+    figures = [
+        ("Spend to date", alert.spend_to_date),
+        ("Plan to date", alert.plan_to_date),
+        ("Budget", alert.budget),
+        ("Projected month-end", alert.projected_month_end),
+    ]
+    return [
+        f"*{name}*\n{money(amount, label.currency)}"
+        for name, amount in figures
+        if amount is not None
+    ]
+
+
+def _summary(alert: Alert, label: AlertLabel) -> SectionBlock:
     first = (
         f"{_HEADLINE[alert.direction]}: *{escape(label.client_name)}*, "
         f"{escape(label.account_name)} (`{escape(alert.account_id)}`)"
     )
-    second = f"{_deviation(alert)} · {alert.month}"
-    if alert.assignee:
-        second += f" · assigned to {mention(alert.assignee)}"
-    return f"{first}\n{second}"
+    owner = f"assigned to {mention(alert.assignee)}" if alert.assignee else ""
+    second = " · ".join(p for p in (_deviation(alert), _threshold(alert), alert.month, owner) if p)
+    return section(f"{first}\n{second}", _figures(alert, label))
 
 
 def _outcome(alert: Alert, tz: ZoneInfo) -> str:
@@ -78,7 +111,7 @@ def _buttons(alert: Alert) -> ActionsBlock:
 
 
 def _alert_blocks(alert: Alert, label: AlertLabel, tz: ZoneInfo) -> list[Block]:
-    blocks: list[Block] = [section(_summary(alert, label))]
+    blocks: list[Block] = [_summary(alert, label)]
     outcome = _outcome(alert, tz)
     if outcome:
         blocks.append(context(outcome))
@@ -97,10 +130,12 @@ def alert_message(alert: Alert, label: AlertLabel, tz: ZoneInfo) -> Message:
 
 def alert_worse(alert: Alert, label: AlertLabel) -> Message:
     """A thread reply on the original post: the alert is worse by the re-notify margin."""
-    text = (
-        f"Worse: {escape(label.client_name)} ({escape(alert.account_id)}) "
-        f"is now {_deviation(alert)}."
-    )
+    who = f"{escape(label.client_name)} ({escape(alert.account_id)})"
+    text = f"Worse: {who} is now {_deviation(alert)}"
+    if alert.spend_to_date is not None and alert.plan_to_date is not None:
+        spend, plan = (money(v, label.currency) for v in (alert.spend_to_date, alert.plan_to_date))
+        text += f": {spend} spent to date against a plan of {plan}"
+    text += "."
     return Message(text=text, blocks=[section(f":arrow_heading_down: {text}")])
 
 

@@ -8,6 +8,8 @@ from slack_sdk.models.blocks import Block, ContextBlock, MarkdownTextObject, Sec
 
 MAX_BLOCKS = 50
 MAX_SECTION_TEXT = 3000
+MAX_FIELDS = 10
+MAX_FIELD_TEXT = 2000
 MAX_TOTAL_TEXT = 11_000  # Slack's ceiling is 12,000; keep a margin for the fallback text
 
 
@@ -15,8 +17,10 @@ def clip(text: str, limit: int = MAX_SECTION_TEXT) -> str:
     return text if len(text) <= limit else text[: limit - 1] + "…"
 
 
-def section(text: str) -> SectionBlock:
-    return SectionBlock(text=MarkdownTextObject(text=clip(text)))
+def section(text: str, fields: Sequence[str] = ()) -> SectionBlock:
+    """A mrkdwn section; `fields` (Slack shows them in two columns) clipped to its limits."""
+    shown = [MarkdownTextObject(text=clip(f, MAX_FIELD_TEXT)) for f in fields[:MAX_FIELDS]]
+    return SectionBlock(text=MarkdownTextObject(text=clip(text)), fields=shown or None)
 
 
 def context(text: str) -> ContextBlock:
