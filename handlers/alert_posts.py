@@ -25,6 +25,7 @@ from switchboard.handlers.shadow_posts import keep
 from switchboard.handlers.views import alerts as views
 from switchboard.handlers.views.alerts import AlertLabel
 from switchboard.handlers.views.message import Message
+from switchboard.handlers.views.text import money
 from switchboard.store import alerts
 from switchboard.store.alerts import Alert, AlertDirection, AlertState
 from switchboard.store.manifest import AgencyManifest
@@ -89,9 +90,20 @@ def refresh(
 def escalation_context(alert: Alert, names: AlertLabel) -> dict[str, Any]:
     """What an alert's escalation messages say about it (raw text: the view escapes it)."""
     deviation = "" if alert.deviation_pct is None else f" {alert.deviation_pct + 0:+.1f}% vs plan"
+    details = [f"{names.account_name} ({alert.account_id}), {alert.month}"]
+    if alert.spend_to_date is not None and alert.plan_to_date is not None:
+        # Currency codes are three capitals (checked at import): nothing here needs escaping.
+        spend = money(alert.spend_to_date, names.currency)
+        plan = money(alert.plan_to_date, names.currency)
+        line = f"Spend to date {spend} against a plan of {plan}"
+        if alert.budget is not None:
+            line += f"; budget {money(alert.budget, names.currency)}"
+        if alert.projected_month_end is not None:
+            line += f", projected {money(alert.projected_month_end, names.currency)}"
+        details.append(line)
     return {
         "headline": f"{views.headline(alert)}: {names.client_name}{deviation}",
-        "details": [f"{names.account_name} ({alert.account_id}), {alert.month}"],
+        "details": details,
     }
 
 

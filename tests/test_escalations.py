@@ -156,6 +156,10 @@ def test_owner_at_once_lead_two_hours_later_channel_next_business_morning(agency
     agency.tick(at(16, 10))
     [owner_dm] = agency.dms(OWNER)
     assert "Level 1 of 3: Sent to you as its owner" in json.dumps(owner_dm["blocks"])
+    # The money a person needs to act, as in the alert (15 days of $150 against $100 a day).
+    assert "Spend to date $2,250.00 against a plan of $1,500.00; budget $3,100.00" in json.dumps(
+        owner_dm["blocks"]
+    )
     assert agency.escalation().next_step_at == at(16, 12)
 
     agency.tick(at(16, 11, 59))
