@@ -192,7 +192,9 @@ def draft_job(drafter: Drafter) -> JobKind:
             )
             post_for_approval(session, draft, manifest=ctx.manifest, now=now)
 
-    return JobKind(DRAFT_JOB, write, max_attempts=1)
+    # A model failure gives up at once (recorded; the next run tries again); anything after
+    # the draft was written (the store step) is retried with backoff: the job is idempotent.
+    return JobKind(DRAFT_JOB, write, max_attempts=3)
 
 
 def _would_draft(request: DraftRequest, inbound: InboundEmail, written: Written) -> Output:

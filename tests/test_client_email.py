@@ -926,3 +926,25 @@ def test_agents_run_drafting_triages_new_mail_and_queues_its_drafts_for_the_work
     engine.dispose()
     assert verdicts == {"<m1@acme.example>": Verdict.DRAFT, "<m2@acme.example>": Verdict.HUMAN}
     assert (job.kind, job.payload["message_id"]) == ("draft", "<m1@acme.example>")
+
+
+def test_a_draft_whose_storing_fails_once_is_stored_on_the_jobs_retry(
+    office: Office, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    real = drafts.add_draft
+    calls = {"n": 0}
+
+    def flaky(*args: Any, **kwargs: Any) -> Any:
+        calls["n"] += 1
+        if calls["n"] == 1:
+            raise RuntimeError("the store went away for a moment")
+        return real(*args, **kwargs)
+
+    monkeypatch.setattr(drafts, "add_draft", flaky)
+    office.mail("<m-retry@acme>", "Could you send the October report?")
+    office.tick()
+    assert office.drafts() == []
+    office.clock.advance(minutes=2)  # past the job's backoff
+    office.tick()
+    assert [d.state for d in office.drafts()] == [DraftState.PENDING]
+    assert len(office.approvals_channel()) == 1
