@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from collections import Counter
 from datetime import date, datetime
-from decimal import Decimal
+from decimal import ROUND_HALF_UP, Decimal
 from enum import StrEnum
 from typing import Any
 
@@ -27,7 +27,7 @@ from switchboard.store.escalations import EscalationStatus
 from switchboard.store.manifest import AgencyManifest
 from switchboard.store.source_data import AdAccount, Client
 
-CENT = Decimal("0.01")
+CENT, TENTH = Decimal("0.01"), Decimal("0.1")  # rounded half up, as alerts and pacing are
 Names = dict[str, str]  # client names by id
 
 
@@ -105,7 +105,7 @@ class Briefing(BaseModel):
 
 
 def _pct(value: Decimal | None) -> str:
-    return "" if value is None else f"{value.quantize(Decimal('0.1')):+}%"
+    return "" if value is None else f"{value.quantize(TENTH, rounding=ROUND_HALF_UP):+}%"
 
 
 _PACING_WORDS = {PaceStatus.OVER: "over", PaceStatus.UNDER: "under", PaceStatus.DARK: "dark"}
@@ -149,7 +149,7 @@ def portfolio_section(report: PacingReport, clients: Names) -> Section:
         Item(text=f"{clients.get(c, c)}: CPL far from the portfolio's", client_id=c)
         for c in portfolio.cpl_outliers
     ]
-    note = f"Median CPL {portfolio.median_cpl.quantize(CENT)}"
+    note = f"Median CPL {portfolio.median_cpl.quantize(CENT, rounding=ROUND_HALF_UP)}"
     if portfolio.cpl_outliers:
         note += f", {len(portfolio.cpl_outliers)} outlier(s)"
     return Section(
@@ -159,13 +159,14 @@ def portfolio_section(report: PacingReport, clients: Names) -> Section:
 
 def escalations_section(session: Session, now: datetime) -> Section:
     items = []
-    for escalation in escalations.listing(session):
-        if escalation.status is not EscalationStatus.OPEN:
-            continue
+    waiting = [e for e in escalations.listing(session) if e.status is EscalationStatus.OPEN]
+    steps = escalations.steps_of(session, [e.id for e in waiting])  # type: ignore[misc]
+    for escalation in waiting:
         headline = escalation.context.get("headline") or escalation.subject
+        level = escalations.reached(steps[escalation.id])  # type: ignore[index]
         items.append(
             Item(
-                text=f"#{escalation.id} {headline} · level {escalation.level} of "
+                text=f"#{escalation.id} {headline} · level {level} of "
                 f"{len(escalation.policy)} · open {age(escalation.created_at, now)}",
                 escalation_id=escalation.id,
             )
@@ -201,7 +202,7 @@ def shadow_section(session: Session, manifest: AgencyManifest, day: date) -> Sec
         agreement = (
             "no verdicts yet"
             if status.agreement_pct is None
-            else f"{status.agreement_pct.quantize(Decimal('0.1'))}% agreement"
+            else f"{status.agreement_pct.quantize(TENTH, rounding=ROUND_HALF_UP)}% agreement"
         )
         items.append(
             Item(

@@ -127,6 +127,7 @@ def run_deadlines(
 
 
 BREAKER_FAILURES = 3  # failed runs in a row that pause an agent
+ERROR_SHOWN = 300  # characters of a failed run's error kept in its outcome
 
 # The agents `switchboard agents run` and the scheduler can run, by manifest name.
 RUNNERS: dict[str, Callable[..., AgentRun]] = {
@@ -158,7 +159,8 @@ def run_agents(
             run = RUNNERS[name](engine, manifest, as_of=as_of, now=now)
         except Exception as error:  # any failure counts towards the breaker
             log.exception("agent %s failed", name)
-            run = AgentRun(name, as_of, failed=f"{type(error).__name__}: {error}")
+            # Clipped: the text goes into a DM and the audit (a SQL error can be pages long).
+            run = AgentRun(name, as_of, failed=f"{type(error).__name__}: {error}"[:ERROR_SHOWN])
         with transaction(engine) as session:
             if run.failed:
                 trip_if_due(session, run, manifest=manifest, now=now)
@@ -183,7 +185,7 @@ def trip_if_due(
     state = agent_state.get(session, run.agent)
     if state is None or state.autonomy is Autonomy.PAUSED:
         return
-    agent_state.change_level(
+    if not agent_state.change_level(
         session,
         run.agent,
         expected=state.autonomy,
@@ -192,7 +194,8 @@ def trip_if_due(
         now=now,
         reason=f"{failures} failed runs in a row; last: {run.failed}",
         paused_from=state.autonomy,
-    )
+    ):
+        return  # someone changed its level meanwhile: theirs stands
     run.notes.append(f"paused by the circuit breaker after {failures} failed runs in a row")
     domain = manifest.domain_of(run.agent)
     if domain is None:

@@ -25,8 +25,9 @@ from switchboard.agents.pacing import evaluate
 from switchboard.bot.chart import render_chart
 from switchboard.bot.jobs import GiveUp, JobContext, JobKind, RetryLater
 from switchboard.handlers.briefing_posts import CHART_JOB, post_briefing, post_key
+from switchboard.store import briefings
 from switchboard.store.briefings import BriefingRun
-from switchboard.store.engine import transaction
+from switchboard.store.engine import reading, transaction
 from switchboard.store.jobs import Job
 from switchboard.store.manifest import AgencyManifest
 from switchboard.store.outbox import OutboxState, by_key
@@ -51,6 +52,9 @@ def post_if_due(engine: Engine, manifest: AgencyManifest, now: datetime) -> int:
     day = due_day(manifest, now)
     if day is None:
         return 0
+    with reading(engine) as session:  # every tick after 08:30 looks: a read, not a write
+        if briefings.posted(session, channel=manifest.channels.briefing, day=day):
+            return 0
     with transaction(engine) as session:
         return int(post_briefing(session, manifest, day=day, now=now, actor="schedule") is not None)
 

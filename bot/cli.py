@@ -803,6 +803,13 @@ def brief(
                 out.print(("  " if n else "") + line, highlight=False, markup=False)
     if dry_run:
         return
+    if day != rt.today():  # another day's slot would be used up: only today's is posted
+        err.print(
+            f"Not queued: only today's briefing ({rt.today()}) is posted; --date shows others.",
+            highlight=False,
+            markup=False,
+        )
+        return
     with transaction(rt.engine) as session:
         posted = post_briefing(session, rt.manifest, day=day, now=now, actor="cli")
     where = rt.manifest.channels.briefing

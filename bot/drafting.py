@@ -86,6 +86,8 @@ def expire_pending(engine: Engine, manifest: AgencyManifest, now: datetime) -> i
     escalate, naming the approvers and offering Redraft."""
     cutoff = now - parse_duration(manifest.approvals.expire_after)
     with transaction(engine) as session:
+        if drafting_paused(session):
+            return 0  # nothing of a paused agent's runs: its drafts wait, and expire after
         stale = session.scalars(
             select(Draft).where(Draft.state == DraftState.PENDING, Draft.created_at <= cutoff)
         ).all()

@@ -82,7 +82,8 @@ def refresh(
         channel=manifest.channels.alerts,
         payload=message.payload(),
         parent_key=key,
-        agent=AGENT,
+        # No agent: a person's acknowledgement shows even while the agent is paused (the
+        # update still waits for its parent post, which is held).
         now=now,
     )
 
@@ -223,9 +224,11 @@ def publish_shadow(
         deviation = (
             "" if finding.deviation_pct is None else f"{finding.deviation_pct + 0:+.1f}% vs plan"
         )
+        currency = account.currency if account else None
         why = (
-            f"{deviation or direction.value}, spend to date {finding.spend_to_date} against a "
-            f"plan of {finding.plan_to_date} ({finding.month})"
+            f"{deviation or direction.value}, spend to date "
+            f"{money(finding.spend_to_date, currency)} against a plan of "
+            f"{money(finding.plan_to_date, currency)} ({finding.month})"
         )
         event = f"{finding.account_id}:{finding.month}:{direction.value}"
         outputs = [

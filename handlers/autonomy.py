@@ -170,7 +170,9 @@ def resume(ctx: WorkContext, command: ResumeAgent) -> list[Reply]:
     for row in _targets(ctx, command.agent):
         if row.autonomy is not Autonomy.PAUSED:
             continue
-        back = row.paused_from or Autonomy.SUPERVISED
+        # Paused from the start (the manifest said so): it earns trust in shadow first.
+        back = row.paused_from or Autonomy.SHADOW
+        since = {"shadow_since": _today(ctx, at)} if row.paused_from is None else {}
         if agent_state.change_level(
             ctx.session,
             row.name,
@@ -180,6 +182,7 @@ def resume(ctx: WorkContext, command: ResumeAgent) -> list[Reply]:
             now=at,
             paused_from=None,
             failures=0,
+            **since,
         ):
             resumed.append(f"{row.name} ({back.value})")
     if not resumed:

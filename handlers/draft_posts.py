@@ -9,6 +9,8 @@ from datetime import datetime
 
 from sqlmodel import Session
 
+from switchboard.agents.autonomy import Output, OutputKind
+from switchboard.handlers.shadow_posts import gate
 from switchboard.handlers.views import drafts as views
 from switchboard.store.drafts import Draft, approval_for
 from switchboard.store.manifest import AgencyManifest
@@ -64,8 +66,19 @@ def drafting_failed(
     manifest: AgencyManifest,
     now: datetime,
 ) -> None:
-    """Tell the approvers a mail has no draft yet, and why (once per failed attempt)."""
+    """Tell the approvers a mail has no draft yet, and why (once per failed attempt); a
+    drafting agent in shadow says it in the shadow channel instead."""
     client = session.get(Client, inbound.client_id)
+    would = Output(
+        agent=AGENT,
+        kind=OutputKind.MESSAGE,
+        key=f"drafting-failed:{inbound.message_id}:{attempt}",
+        what=f"told the approvers there is no draft yet for {inbound.subject}",
+        for_whom="the approvals channel",
+        why=error,
+    )
+    if not gate(session, would, manifest=manifest, now=now):
+        return
     enqueue(
         session,
         key=f"drafting-failed:{inbound.message_id}:{attempt}",

@@ -183,6 +183,15 @@ def steps(session: Session, escalation_id: int) -> list[EscalationStep]:
     return list(session.scalars(query.order_by(EscalationStep.level)))
 
 
+def steps_of(session: Session, escalation_ids: Sequence[int]) -> dict[int, list[EscalationStep]]:
+    """The steps of several escalations in one query, by escalation id."""
+    found: dict[int, list[EscalationStep]] = {i: [] for i in escalation_ids}
+    query = select(EscalationStep).where(col(EscalationStep.escalation_id).in_(escalation_ids))
+    for row in session.scalars(query.order_by(EscalationStep.level)):
+        found[row.escalation_id].append(row)
+    return found
+
+
 def step(session: Session, escalation_id: int, level: int) -> EscalationStep | None:
     query = select(EscalationStep).where(
         EscalationStep.escalation_id == escalation_id, EscalationStep.level == level

@@ -16,9 +16,12 @@ from sqlalchemy import Engine, func, select
 from typer.testing import CliRunner
 
 from switchboard.agents.autonomy import shadow_shortfall, statuses
+from switchboard.agents.drafting import DraftingFailed
 from switchboard.bot import agent_runs
+from switchboard.bot import drafting as bot_drafting
 from switchboard.bot.agent_runs import BREAKER_FAILURES, run_agents, run_pacing
 from switchboard.bot.cli import app
+from switchboard.handlers.alerts import AckAlert
 from switchboard.handlers.autonomy import (
     DemoteAgent,
     ListAgents,
@@ -31,7 +34,7 @@ from switchboard.handlers.refs import ActionId, CallbackId, ShadowRef
 from switchboard.store import agent_state, shadow
 from switchboard.store.agent_state import Autonomy
 from switchboard.store.alerts import Alert
-from switchboard.store.drafts import Draft
+from switchboard.store.drafts import Draft, DraftState
 from switchboard.store.engine import reading, transaction
 from switchboard.store.escalations import Escalation
 from switchboard.store.manifest import AgencyManifest, Shadow
@@ -451,6 +454,7 @@ def test_agree_and_disagree_with_a_note_through_slack(live: Live) -> None:
         m for m in live.fake.messages("C0SHADOW") if "posted" in m["text"] and "A2" in m["text"]
     ]
     assert "&lt;!channel&gt; Bright &amp; Co" in post["text"]
+    assert "spend to date $2,250.00 against a plan of $1,500.00" in json.dumps(post["blocks"])
     [output] = [o for o in outputs(live.engine) if o.key == "pacing:alert:A2:2026-03:over"]
     ref = ShadowRef(output_id=output.id).encode()
 
@@ -515,3 +519,70 @@ def test_the_cli_turns_the_dial_as_the_person_named_and_lists_json(
     )
     pacing = next(row for row in listed if row["name"] == "pacing")
     assert (pacing["level"], pacing["paused_from"]) == ("paused", "supervised")
+
+
+# -- what a pause or shadow must not hold back, or let through ---------------------------------
+
+
+def test_an_acknowledgement_while_the_agent_is_paused_still_shows(office: Office) -> None:
+    over_plan(office, "A1")
+    run_pacing(office.engine, office.manifest, as_of=START.date(), now=office.clock())
+    office.tick()  # the alert is posted
+    said(office, PauseAgent(origin=office.origin(MAYA), agent="pacing"))
+    with reading(office.engine) as session:
+        [alert] = session.scalars(select(Alert)).all()
+    assert said(office, AckAlert(origin=office.origin(ANA), alert_id=alert.id)).startswith(
+        "You acknowledged"
+    )
+    office.tick()
+    [update] = [
+        c for c in office.slack.calls_to("chat.update") if c.params["channel"] == "C0ALERTS"
+    ]
+    assert "Acknowledged by <@U0AM>" in json.dumps(FakeSlackBlocks.of(update))
+
+
+def test_drafts_do_not_expire_while_drafting_is_paused(office: Office) -> None:
+    office.mail("<m1@acme>", "Could you send the October report?")
+    office.tick()
+    said(office, PauseAgent(origin=office.origin(MAYA), agent="drafting"))
+    office.clock.advance(hours=30)  # past approvals.expire_after (24h)
+    office.tick()
+    [draft] = office.drafts()
+    assert draft.state is DraftState.PENDING
+    said(office, ResumeAgent(origin=office.origin(MAYA), agent="drafting"))
+    office.tick()
+    assert office.drafts()[0].state is DraftState.EXPIRED
+
+
+def test_an_agent_paused_from_the_start_resumes_in_shadow(office: Office) -> None:
+    with transaction(office.engine) as session:
+        agent_state.change_level(
+            session,
+            "deadlines",
+            expected=Autonomy.SHADOW,
+            to=Autonomy.PAUSED,
+            actor="manifest",
+            now=office.clock(),
+        )
+    assert said(office, ResumeAgent(origin=office.origin(MAYA), agent="deadlines")) == (
+        "Resumed deadlines (shadow); what they had queued goes out now."
+    )
+    with reading(office.engine) as session:
+        assert agent_state.get(session, "deadlines").shadow_since == START.date()  # type: ignore[union-attr]
+
+
+def test_a_shadow_drafting_agents_failure_is_told_in_the_shadow_channel_only(
+    office: Office, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    set_level(office, "drafting", Autonomy.SHADOW, START.date())
+
+    def broken(*_args: Any, **_kwargs: Any) -> Any:
+        raise DraftingFailed("overloaded_error")
+
+    monkeypatch.setattr(bot_drafting, "write_draft", broken)
+    office.mail("<m1@acme>", "Could you send the October report?")
+    office.tick()
+    assert office.approvals_channel() == []
+    [told] = [o for o in outputs(office.engine) if o.kind == "message"]
+    assert "told the approvers there is no draft yet" in told.what
+    assert told.why == "overloaded_error"

@@ -11,6 +11,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+import time_machine
 from pydantic import SecretStr
 from slack_sdk.models.blocks import Block
 from sqlalchemy import Engine, func, select
@@ -251,7 +252,8 @@ def test_switchboard_brief_prints_json_with_every_section_and_queues_once(
     monkeypatch.setenv("SWITCHBOARD_MANIFEST", str(EXAMPLE_MANIFEST))
 
     def brief(*args: str) -> Any:
-        return CliRunner().invoke(app, ["brief", "--date", "2026-03-16", *args])
+        with time_machine.travel(NEW_YORK_0830, tick=False):  # the CLI's today: that Monday
+            return CliRunner().invoke(app, ["brief", "--date", "2026-03-16", *args])
 
     dry = brief("--dry-run", "--json")
     assert dry.exit_code == 0, dry.output
@@ -269,6 +271,9 @@ def test_switchboard_brief_prints_json_with_every_section_and_queues_once(
     assert "Queued for C0BRIEFING" in shown.stderr
     again = brief()
     assert "was already posted; it is posted once a day" in again.stderr
+    with time_machine.travel(NEW_YORK_0830 - timedelta(days=1), tick=False):  # the Sunday
+        other = CliRunner().invoke(app, ["brief", "--date", "2026-03-16"])
+    assert "Not queued: only today's briefing (2026-03-15) is posted" in other.stderr
     assert runs(office.engine) == 1
 
 

@@ -41,15 +41,19 @@ class BriefingView:
         }
 
 
-def _line(item: Item) -> str:
-    return f"• {escape(item.text)}"
+LINE = 280  # characters of an item in the channel message: 8 sections of 5 stay under 12,000
+
+
+def _line(item: Item, limit: int | None = None) -> str:
+    text = item.text if limit is None or len(item.text) <= limit else item.text[: limit - 1] + "…"
+    return f"• {escape(text)}"
 
 
 def _section_blocks(part: Section) -> list[Block]:
     lines = [f"*{escape(part.heading)}*"]
     if part.note:
         lines.append(escape(part.note))
-    shown = [_line(item) for item in part.items[:SHOWN]]
+    shown = [_line(item, LINE) for item in part.items[:SHOWN]]
     lines.extend(shown or [NOTHING])
     rest = len(part.items) - len(shown)
     if rest > 0:
