@@ -301,8 +301,8 @@ def write_messages(world: DemoWorld, directory: Path) -> int:
     takes), and each uploaded file, under `directory/messages`; how many messages."""
     folder = directory / "messages"
     folder.mkdir(exist_ok=True)
-    for stale in folder.iterdir():
-        stale.unlink()
+    for stale in [*folder.glob("[0-9][0-9][0-9]-*.json"), *folder.glob("pacing-*.png")]:
+        stale.unlink()  # an earlier demo's files; anything else there is left alone
     messages = world.messages()
     for n, (where, blocks) in enumerate(messages, 1):
         slug = re.sub(r"[^a-z0-9]+", "-", where.lower()).strip("-")

@@ -14,6 +14,7 @@ from typing import Any, ClassVar
 from pydantic import Field
 from slack_bolt import Ack, App, BoltRequest
 from slack_sdk import WebClient
+from sqlmodel import Session
 
 from switchboard.agents import autonomy
 from switchboard.agents.autonomy import DialError
@@ -248,11 +249,14 @@ def demote(ctx: WorkContext, command: DemoteAgent) -> list[Reply]:
     return say(f"Demoted {escape(row.name)}: {before.value} → {down.value}.{after}")
 
 
-def reviewers_refusal(ctx: WorkContext, output: ShadowOutput, user: str) -> list[Reply] | None:
-    domain = ctx.manifest.domain_of(output.agent)
-    row = ctx.session.get(DomainOwner, domain) if domain else None
-    decision = check(REVIEW_SHADOW, user, ctx.manifest, owner=row.owner if row else None)
-    return None if decision.allowed else refuse(decision.reason)
+def may_review(
+    session: Session, manifest: AgencyManifest, output: ShadowOutput, user: str
+) -> str | None:
+    """Why `user` may not give a verdict on `output`, or None if they may."""
+    domain = manifest.domain_of(output.agent)
+    row = session.get(DomainOwner, domain) if domain else None
+    decision = check(REVIEW_SHADOW, user, manifest, owner=row.owner if row else None)
+    return None if decision.allowed else decision.reason
 
 
 def review(ctx: WorkContext, command: ReviewShadow) -> list[Reply]:
@@ -260,8 +264,8 @@ def review(ctx: WorkContext, command: ReviewShadow) -> list[Reply]:
     output = ctx.session.get(ShadowOutput, command.output_id)
     if output is None:
         return refuse("That shadow output no longer exists.")
-    if refusal := reviewers_refusal(ctx, output, user):
-        return refusal
+    if refusal := may_review(ctx.session, ctx.manifest, output, user):
+        return refuse(refusal)
     note = (command.note or "").strip() or None
     recorded = shadow.review(
         ctx.session, output, reviewer=user, verdict=command.verdict, note=note, now=at
@@ -324,8 +328,9 @@ def register(app: App, deps: Deps) -> None:
         ref = clicked(body, ShadowRef)
         with reading(deps.engine) as session:
             output = session.get(ShadowOutput, ref.output_id) if ref else None
-        if output is None:
-            deps.record(Notice(origin=origin, text=NOT_OURS), None)
+            refusal = may_review(session, deps.manifest, output, origin.user) if output else None
+        if output is None or refusal:
+            deps.record(Notice(origin=origin, text=refusal or NOT_OURS), None)
             return
         open_modal(deps, client, body, views.disagree_modal(output), origin)
 

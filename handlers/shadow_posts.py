@@ -79,7 +79,8 @@ def refresh(
     key = post_key(output.id)  # type: ignore[arg-type]
     enqueue(
         session,
-        key=f"{key}:review:{len(reviews)}",
+        # Named by the newest review: two verdicts committed at once each re-render.
+        key=f"{key}:review:{reviews[-1].id if reviews else 0}",
         kind=OutboxKind.UPDATE,
         channel=manifest.channels.shadow,
         payload=views.shadow_message(output, reviews, manifest.tz).payload(),

@@ -458,6 +458,10 @@ def test_agree_and_disagree_with_a_note_through_slack(live: Live) -> None:
     [output] = [o for o in outputs(live.engine) if o.key == "pacing:alert:A2:2026-03:over"]
     ref = ShadowRef(output_id=output.id).encode()
 
+    assert live.click(ActionId.SHADOW_DISAGREE, ref, STRANGER).status == 200
+    [refused] = live.responses()
+    assert refused.params["text"].startswith("Only the domain owner")
+    assert live.fake.calls_to("views.open") == []  # no form for someone who may not use it
     assert live.click(ActionId.SHADOW_AGREE, ref, LEO).status == 200
     poll_until(lambda: count(live.engine, ShadowReview) == 1, what="the verdict")
     assert live.click(ActionId.SHADOW_DISAGREE, ref, MAYA).status == 200
