@@ -29,7 +29,7 @@ from pydantic import BaseModel
 from sqlmodel import Session
 
 from switchboard.store import agent_state, shadow
-from switchboard.store.agent_state import Autonomy
+from switchboard.store.agent_state import AgentState, Autonomy
 from switchboard.store.manifest import AgencyManifest, Shadow
 from switchboard.store.shadow import ShadowRecord
 
@@ -147,13 +147,41 @@ class AgentStatus(BaseModel):
     paused_from: Autonomy | None
 
 
+def shadow_record(session: Session, state: AgentState, manifest: AgencyManifest) -> ShadowRecord:
+    """The agent's shadow outputs and verdicts since it last entered shadow (agency time)."""
+    since = state.shadow_since
+    start = None if since is None else datetime.combine(since, time(0), tzinfo=manifest.tz)
+    return shadow.record_since(session, state.name, start)
+
+
+def promotion(
+    session: Session,
+    state: AgentState,
+    manifest: AgencyManifest,
+    *,
+    today: date,
+    reason: str | None,
+) -> Autonomy:
+    """The level `promote` moves `state` to, or DialError saying why not, with the numbers."""
+    up = step_up(state.name, state.autonomy, reason=reason)
+    if state.autonomy is Autonomy.SHADOW:
+        missing = shadow_shortfall(
+            shadow_record(session, state, manifest),
+            since=state.shadow_since,
+            today=today,
+            thresholds=manifest.shadow,
+        )
+        if missing:
+            raise DialError(f"{state.name} has " + "; ".join(missing))
+    return up
+
+
 def statuses(session: Session, manifest: AgencyManifest, *, today: date) -> list[AgentStatus]:
     """Every agent the store knows, with its shadow record since it last entered shadow."""
     found = []
     for state in agent_state.everyone(session):
         since = state.shadow_since
-        start = None if since is None else datetime.combine(since, time(0), tzinfo=manifest.tz)
-        record = shadow.record_since(session, state.name, start)
+        record = shadow_record(session, state, manifest)
         found.append(
             AgentStatus(
                 name=state.name,

@@ -8,7 +8,7 @@ the agent's domain owner, leads, approvers and admins, once per person and outpu
 from __future__ import annotations
 
 from collections.abc import Sequence
-from datetime import date, datetime, time
+from datetime import date, datetime
 from typing import Any, ClassVar
 
 from pydantic import Field
@@ -202,19 +202,11 @@ def promote(ctx: WorkContext, command: PromoteAgent) -> list[Reply]:
         return row
     before = row.autonomy
     try:
-        up = autonomy.step_up(row.name, before, reason=command.reason)
+        up = autonomy.promotion(
+            ctx.session, row, ctx.manifest, today=_today(ctx, at), reason=command.reason
+        )
     except DialError as error:
         return refuse(f"Not promoted: {escape(str(error))}.")
-    if before is Autonomy.SHADOW:
-        today = _today(ctx, at)
-        since = row.shadow_since
-        start = None if since is None else datetime.combine(since, time(0), tzinfo=ctx.tz)
-        record = shadow.record_since(ctx.session, row.name, start)
-        missing = autonomy.shadow_shortfall(
-            record, since=since, today=today, thresholds=ctx.manifest.shadow
-        )
-        if missing:
-            return refuse(f"Not promoted: {escape(row.name)} has " + "; ".join(missing) + ".")
     if not agent_state.change_level(
         ctx.session,
         row.name,
