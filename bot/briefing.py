@@ -38,11 +38,11 @@ WAIT_FOR_POST = timedelta(seconds=5)  # the outbox posts within a second or two
 def due_day(manifest: AgencyManifest, now: datetime) -> date | None:
     """The agency-local day whose briefing is due at `now`, or None."""
     tz = manifest.tz
-    today = now.astimezone(tz).date()
+    today = manifest.today(now)
     schedule = CronTrigger.from_crontab(manifest.briefing.cron, tz)
     midnight = datetime.combine(today, time(0), tzinfo=tz)
     fire = schedule.get_next_fire_time(None, midnight)
-    if fire is None or fire.astimezone(tz).date() != today or fire > now:
+    if fire is None or manifest.today(fire) != today or fire > now:
         return None
     return today
 

@@ -115,7 +115,7 @@ class Runtime:
 
     def today(self) -> date:
         """Today in the agency's time zone: it decides which day's data is complete."""
-        return self.now().astimezone(self.manifest.tz).date()
+        return self.manifest.today(self.now())
 
     def close(self) -> None:
         for name in ("interactions", "engine", "reader"):

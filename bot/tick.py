@@ -132,7 +132,7 @@ class Tick:
 
     def _agents(self, report: TickReport) -> int:
         now = self.clock()
-        today = now.astimezone(self.manifest.tz).date()
+        today = self.manifest.today(now)
         ran = 0
         for agent in due_agents(self.engine, self.manifest, now):
             runs = run_agents(

@@ -120,7 +120,7 @@ def _promote(args: Sequence[str], manifest: AgencyManifest, origin: Origin) -> C
 
 
 def _today(ctx: WorkContext, at: datetime) -> date:
-    return at.astimezone(ctx.tz).date()
+    return ctx.manifest.today(at)
 
 
 def _state(ctx: WorkContext, name: str) -> AgentState | list[Reply]:

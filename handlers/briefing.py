@@ -36,7 +36,7 @@ def _parse(args: Sequence[str], _manifest: AgencyManifest, origin: Origin) -> Co
 
 
 def preview(ctx: WorkContext, command: PreviewBriefing) -> list[Reply]:
-    day = command.origin.asked_at.astimezone(ctx.tz).date()
+    day = ctx.manifest.today(command.origin.asked_at)
     view = briefing_view(compose(ctx.session, ctx.manifest, day=day, now=ctx.now))
     # The preview is the channel's message; what would go to the thread is said, not shown.
     replies = [Reply(view.main)]
@@ -46,7 +46,7 @@ def preview(ctx: WorkContext, command: PreviewBriefing) -> list[Reply]:
 
 
 def post(ctx: WorkContext, command: PostBriefing) -> list[Reply]:
-    day = command.origin.asked_at.astimezone(ctx.tz).date()
+    day = ctx.manifest.today(command.origin.asked_at)
     where = channel_link(ctx.manifest.channels.briefing)
     posted = post_briefing(
         ctx.session, ctx.manifest, day=day, now=ctx.now, actor=command.origin.user

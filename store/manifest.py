@@ -6,7 +6,7 @@ Every problem is reported as `key.path: what is wrong`, all of them at once.
 from __future__ import annotations
 
 import re
-from datetime import date, time, timedelta
+from datetime import date, datetime, time, timedelta
 from decimal import Decimal
 from enum import StrEnum
 from pathlib import Path
@@ -240,6 +240,10 @@ class AgencyManifest(_Strict):
     @property
     def tz(self) -> ZoneInfo:
         return ZoneInfo(self.timezone)
+
+    def today(self, now: datetime) -> date:
+        """The agency-local date at `now`: it decides which day's data is complete."""
+        return now.astimezone(self.tz).date()
 
     def person(self, slack_id: str) -> Person | None:
         return next((p for p in self.people if p.slack_id == slack_id), None)
