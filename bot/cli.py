@@ -827,7 +827,7 @@ def check(
     rt: Runtime = ctx.obj
     # Not `runtime(ctx)`: that refuses a manifest with problems `check` reports as gaps.
     try:
-        path = manifest or rt.settings.manifest_path
+        path = manifest or rt.manifest_path
     except SettingsError as error:
         err.print(str(error), markup=False, highlight=False)
         raise typer.Exit(2) from None
