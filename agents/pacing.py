@@ -7,7 +7,6 @@ Dollar thresholds are never used: a $100 overspend matters on $500, not on $50,0
 from __future__ import annotations
 
 import calendar
-import gc
 from collections import defaultdict
 from dataclasses import dataclass, field
 from datetime import date, timedelta
@@ -20,6 +19,7 @@ from sqlalchemy import and_, case, func, select
 from sqlmodel import Session
 
 from switchboard.agents.portfolio import Portfolio, portfolio_cpl
+from switchboard.store.bulk_write import collector_paused
 from switchboard.store.manifest import Pacing
 from switchboard.store.source_data import (
     AdAccount,
@@ -306,18 +306,12 @@ def empty_report(as_of: date) -> PacingReport:
 def evaluate(session: Session, *, as_of: date, thresholds: Pacing) -> PacingReport:
     """Pace every account for `as_of` (read-only)."""
     month = PacingMonth.of(as_of)
-    # Tens of thousands of short-lived rows: the cyclic collector would walk them again and
-    # again for nothing (none form cycles), so it waits until the report is built.
-    collecting = gc.isenabled()
-    gc.disable()
-    try:
+    # Tens of thousands of short-lived rows: the collector waits until the report is built.
+    with collector_paused():
         paced = [
             pace_account(a, month=month, thresholds=thresholds)
             for a in load_month(session, month.data_date)
         ]
-    finally:
-        if collecting:
-            gc.enable()
     return PacingReport(
         as_of=as_of,
         data_through=month.data_date,

@@ -229,22 +229,34 @@ def import_command(
 
     Each file's columns, formats and meaning are in docs/data.md; `switchboard init DIR`
     writes empty files with their header rows. A problem is reported as
-    FILE:LINE: column: problem, and then nothing is imported (exit status 2).
+    FILE:LINE: column: problem, and then nothing is imported (exit status 2). On a
+    terminal, a progress bar follows each file as it is checked and written.
     """
-    from switchboard.store.csv_import import ImportFailed, import_dir
+    from switchboard.bot.import_progress import progress_bar
+    from switchboard.store.csv_import import ImportFailed, ignored_note, import_dir
 
     rt = runtime(ctx)
     try:
-        report = import_dir(rt.engine, directory, rt.manifest.tz, now=rt.now())
+        with progress_bar(err) as progress:
+            report = import_dir(
+                rt.engine,
+                directory,
+                rt.manifest.tz,
+                now=rt.now(),
+                today=rt.today(),
+                progress=progress,
+            )
     except ImportFailed as failure:
+        for name in failure.ignored:
+            err.print(ignored_note(name), markup=False, highlight=False)
         for problem in failure.problems:
             err.print(str(problem), markup=False, highlight=False, soft_wrap=True)
-        err.print(f"{len(failure.problems)} problem(s); nothing was imported.", highlight=False)
+        err.print(f"{failure}.", markup=False, highlight=False)
         raise typer.Exit(2) from None
     for name in report.ignored:
-        err.print(f"ignored {name}: not an import file", markup=False, highlight=False)
+        err.print(ignored_note(name), markup=False, highlight=False)
     for name, count in report.rows.items():
-        out.print(f"{name}: {count} rows", highlight=False)
+        out.print(f"{name}: {count} row{'' if count == 1 else 's'}", highlight=False)
 
 
 @app.command()
@@ -844,7 +856,7 @@ def check(
     rt: Runtime = ctx.obj
     # Not `runtime(ctx)`: that refuses a manifest with problems `check` reports as gaps.
     try:
-        path = manifest or rt.settings.manifest_path
+        path = manifest or rt.manifest_path
     except SettingsError as error:
         err.print(str(error), markup=False, highlight=False)
         raise typer.Exit(2) from None

@@ -89,7 +89,8 @@ def run_demo(console: Console, *, directory: Path | None, as_of: date | None) ->
             ),
             markup=False,
         )
-        report = import_dir(rt.engine, data_dir, rt.manifest.tz, now=rt.now())
+        # The demo's day is its today: spend is dated up to it, whatever the real date.
+        report = import_dir(rt.engine, data_dir, rt.manifest.tz, now=rt.now(), today=day)
         imported = Table(
             title="1. CSV import", title_justify="left", caption="one transaction, upserts by key"
         )

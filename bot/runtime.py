@@ -56,14 +56,20 @@ class Runtime:
         except StoreError as error:
             raise SettingsError(f"{self.db_source}: {error}") from None
 
+    @property
+    def manifest_path(self) -> Path:
+        """The manifest file; SettingsError naming the flag or variable that gave it if it
+        does not exist."""
+        path = self.settings.manifest_path
+        if not path.exists():
+            raise SettingsError(f"{self.manifest_source}: file not found: {path}")
+        return path
+
     @cached_property
     def manifest(self) -> AgencyManifest:
         from switchboard.store.manifest import load_manifest
 
-        path = self.settings.manifest_path
-        if not path.exists():
-            raise SettingsError(f"{self.manifest_source}: file not found: {path}")
-        return load_manifest(path)
+        return load_manifest(self.manifest_path)
 
     @cached_property
     def engine(self) -> Engine:

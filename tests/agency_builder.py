@@ -89,6 +89,10 @@ class AgencyBuilder:
         return out
 
     def load(self, engine: Engine, *, now: datetime = IMPORTED_AT) -> None:
+        """Import the rows as of `now`, or of the last day of spend if that is later: a
+        scenario's month of spend is imported as of the day it ends."""
+        days = [date.fromisoformat(row[1]) for row in self.rows.get("spend.csv", [])]
+        today = max([now.astimezone(UTC).date(), *days])
         with transaction(engine) as session:
-            import_files(session, self.files(), ZoneInfo("UTC"), now=now)
+            import_files(session, self.files(), ZoneInfo("UTC"), now=now, today=today)
         self.rows.clear()

@@ -3,13 +3,14 @@
 from __future__ import annotations
 
 import copy
+import io
 import json
 import os
 import re
 import shutil
 import subprocess
 import sys
-from datetime import UTC, date, datetime, time
+from datetime import UTC, date, datetime, time, timedelta
 from importlib.metadata import PackageNotFoundError
 from importlib.metadata import version as distribution_version
 from pathlib import Path
@@ -18,6 +19,7 @@ from zoneinfo import ZoneInfo
 
 import pytest
 import yaml
+from rich.console import Console
 from slack_sdk.models.blocks import Block
 from sqlalchemy import Engine, func, inspect, select
 from typer.testing import CliRunner, Result
@@ -29,11 +31,11 @@ from switchboard.bot.sample_agency import CLIENTS as SAMPLE_CLIENTS
 from switchboard.bot.sample_agency import write_sample
 from switchboard.store import alerts as store_alerts
 from switchboard.store.alerts import Alert, AlertDirection, AlertState
-from switchboard.store.csv_import import import_dir
+from switchboard.store.csv_import import FILE_NAMES, import_dir
 from switchboard.store.engine import create, reading, transaction
 from switchboard.store.source_data import Client, InboundEmail, SpendDay
 from tests.conftest import EXAMPLE_MANIFEST, REPO, sqlite_store
-from tests.test_import import VALID, VALID_COUNTS, write_dir
+from tests.test_import import VALID, write_dir
 from tests.test_settings import VARIABLES
 
 BASE_MANIFEST: dict[str, Any] = yaml.safe_load(EXAMPLE_MANIFEST.read_text())
@@ -106,8 +108,16 @@ def test_import_prints_the_counts_and_writes_the_rows(db: str, tmp_path: Path) -
     data = write_dir(tmp_path / "data", VALID)
     result = invoke("--db", db, "import", str(data))
     assert result.exit_code == 0, result.output
-    assert result.stdout.splitlines() == [f"{name}: {n} rows" for name, n in VALID_COUNTS.items()]
-    assert result.stderr == ""
+    assert result.stdout.splitlines() == [
+        "clients.csv: 2 rows",
+        "ad_accounts.csv: 2 rows",
+        "budgets.csv: 3 rows",
+        "spend.csv: 3 rows",
+        "exclusions.csv: 1 row",  # not "1 rows"
+        "projects.csv: 2 rows",
+        "inbox.csv: 1 row",
+    ]
+    assert result.stderr == ""  # not a terminal: no progress bar
     assert count(db, Client) == 2
     assert count(db, SpendDay) == 3
 
@@ -140,7 +150,7 @@ def test_import_failure_exits_2_with_every_problem_on_stderr(db: str, tmp_path: 
         " 'churned' (got 'dormant')",
         "spend.csv:5: date: '2026-02-30' is not a real date (day is out of range for month)",
         "spend.csv:6: spend: -2 is negative",
-        "3 problem(s); nothing was imported.",
+        "3 problems; nothing was imported.",
     ]
     assert count(db, Client) == 0
 
@@ -149,6 +159,46 @@ def test_import_of_a_missing_directory_exits_2(db: str, tmp_path: Path) -> None:
     result = invoke("--db", db, "import", str(tmp_path / "nowhere"))
     assert result.exit_code == 2
     assert result.stderr.splitlines()[0] == f"{tmp_path / 'nowhere'}:0: directory: not a directory"
+
+
+def test_import_names_a_wrongly_cased_file_beside_no_import_file(db: str, tmp_path: Path) -> None:
+    data = write_dir(tmp_path / "data", {"Clients.csv": VALID["clients.csv"]})
+    result = invoke("--db", db, "import", str(data))
+    assert (result.exit_code, result.stdout) == (2, "")
+    assert result.stderr.splitlines() == [
+        "ignored Clients.csv: not an import file; their names are lower case (clients.csv)",
+        f"{data}:0: directory: no import files (expected any of {', '.join(FILE_NAMES)})",
+        "1 problem; nothing was imported.",
+    ]
+
+
+def test_import_refuses_spend_dated_after_the_agencys_real_today(db: str, tmp_path: Path) -> None:
+    today = datetime.now(ZoneInfo(BASE_MANIFEST["timezone"])).date()
+    ahead = today + timedelta(days=2)  # after today, even if the day turns during the test
+    files = dict(VALID)
+    files["spend.csv"] = VALID["spend.csv"] + f"A1,{today - timedelta(days=1)},1.00,\n"
+    files["spend.csv"] += f"A2,{ahead},1.00,\n"
+    result = invoke("--db", db, "import", str(write_dir(tmp_path / "data", files)))
+    assert (result.exit_code, result.stdout) == (2, "")
+    problem, summary = result.stderr.splitlines()
+    assert problem.startswith(f"spend.csv:6: date: {ahead} is after today (")
+    assert summary == "1 problem; nothing was imported."
+
+
+def test_import_draws_a_progress_bar_on_a_terminal(
+    db: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """On a terminal a bar follows each file; the counts stay on stdout as they are. (Not on
+    a terminal, nothing is drawn: the other import tests see an empty stderr.)"""
+    terminal = io.StringIO()
+    monkeypatch.setattr(cli, "err", Console(file=terminal, force_terminal=True, width=100))
+    result = invoke("--db", db, "import", str(write_dir(tmp_path / "data", VALID)))
+    assert result.exit_code == 0
+    assert result.stdout.splitlines()[0] == "clients.csv: 2 rows"
+    drawn = terminal.getvalue()
+    for name in VALID:
+        assert f"checking {name}" in drawn and f"writing {name}" in drawn
+    assert "━" in drawn  # the bar itself
 
 
 # --- --db, --manifest and the environment --------------------------------------------------------
@@ -394,7 +444,9 @@ def test_the_sample_agency_imports_on_the_first_days_of_a_month(
     _, engine = sqlite_store(sqlite_template, tmp_path)
     write_sample(tmp_path / "data", as_of)
     now = datetime.combine(as_of, time(9), tzinfo=ZoneInfo("America/New_York"))
-    report = import_dir(engine, tmp_path / "data", ZoneInfo("America/New_York"), now=now)
+    report = import_dir(
+        engine, tmp_path / "data", ZoneInfo("America/New_York"), now=now, today=as_of
+    )
     engine.dispose()
     assert report.rows["clients.csv"] == len(SAMPLE_CLIENTS)
     assert report.rows["spend.csv"] > 0
@@ -630,6 +682,6 @@ def test_the_installed_script_fails_an_import_with_exit_2(db: str, tmp_path: Pat
     assert failed.stdout == ""
     assert failed.stderr.splitlines() == [
         "spend.csv:5: spend: 12.345 has more than 2 decimal places",
-        "1 problem(s); nothing was imported.",
+        "1 problem; nothing was imported.",  # not "1 problem(s)"
     ]
     assert count(db, Client) == 0

@@ -265,6 +265,20 @@ def test_a_missing_manifest_names_the_variable(
     assert not (tmp_path / "switchboard.db").exists()
 
 
+@pytest.mark.parametrize(
+    "command",
+    [["check"], ["import", "data"], ["pacing"], ["agents", "list"], ["brief"]],
+    ids=" ".join,
+)
+def test_every_command_names_the_variable_of_a_missing_manifest(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, command: list[str]
+) -> None:
+    missing = tmp_path / "agency.yaml"
+    monkeypatch.setenv("SWITCHBOARD_MANIFEST", str(missing))
+    write_dir(tmp_path / "data", VALID)
+    fails_with(invoke(*command), f"SWITCHBOARD_MANIFEST: file not found: {missing}")
+
+
 # --- Slack and the port ---------------------------------------------------------------------------
 
 

@@ -121,7 +121,7 @@ def sample(
     _, engine = sqlite_store(sqlite_template, directory)
     try:
         write_sample(directory / "data", AS_OF, manifest.timezone)
-        import_dir(engine, directory / "data", manifest.tz, now=NOW)
+        import_dir(engine, directory / "data", manifest.tz, now=NOW, today=AS_OF)
         with transaction(engine) as session:
             seeded = {name: (d.agent, d.owner) for name, d in manifest.domains.items()}
             ownership.seed(session, seeded, now=NOW)

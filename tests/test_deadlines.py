@@ -60,7 +60,13 @@ def projects(*rows: tuple[str, str, str, str]) -> str:
 
 def load(engine: Engine, files: dict[str, str], *, now: datetime = at(16, 9)) -> None:
     with transaction(engine) as session:
-        import_files(session, {n: t.encode() for n, t in files.items()}, NY, now=now)
+        import_files(
+            session,
+            {n: t.encode() for n, t in files.items()},
+            NY,
+            now=now,
+            today=now.astimezone(NY).date(),
+        )
 
 
 def load_projects(engine: Engine, *rows: tuple[str, str, str, str]) -> None:
@@ -415,7 +421,7 @@ def test_the_sample_agency_has_a_conflict_a_project_due_this_week_and_one_overdu
     seeded: Engine, manifest: AgencyManifest, tmp_path: Path, as_of: date
 ) -> None:
     write_sample(tmp_path / "data", as_of)
-    import_dir(seeded, tmp_path / "data", NY, now=datetime.combine(as_of, time(9), NY))
+    import_dir(seeded, tmp_path / "data", NY, now=datetime.combine(as_of, time(9), NY), today=as_of)
     found = report(seeded, manifest, as_of)
     assert [(c.project_id, c.fields) for c in found.conflicts] == [
         ("P-102", ["due_date"]),

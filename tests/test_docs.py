@@ -32,13 +32,13 @@ from switchboard.bot.cli import app
 from switchboard.store import csv_rows
 from switchboard.store import manifest as agency
 from switchboard.store.csv_import import (
-    _MAY_BE_EMPTY,
     FILE_NAMES,
     FILES,
     FileSpec,
     ImportFailed,
     import_dir,
 )
+from switchboard.store.csv_read import MAY_BE_EMPTY
 from switchboard.store.manifest import AgencyManifest, ManifestError, parse_manifest
 from tests.conftest import EXAMPLE_MANIFEST, REPO, sqlite_store
 from tests.model_fields import constraint, field_type, unwrap, validators
@@ -183,7 +183,7 @@ def test_data_doc_says_which_columns_are_required(spec: FileSpec) -> None:
     for row in data_rows(spec):
         column, cell = untick(row["column"]), row["required"]
         expected = "yes" if column in spec.required else "no"
-        if column in _MAY_BE_EMPTY:
+        if column in MAY_BE_EMPTY:
             expected += ", may be empty"
         assert cell == expected, (
             f"docs/data.md, `{spec.name}`, `{column}`: required is {expected!r}"
@@ -257,7 +257,7 @@ def test_the_examples_import_together(engine: Engine, tmp_path: Path) -> None:
     folder = write_examples(tmp_path / "data")
     try:
         now = datetime(2026, 3, 16, 9, 0, tzinfo=ZoneInfo("America/New_York"))
-        report = import_dir(engine, folder, ZoneInfo("America/New_York"), now=now)
+        report = import_dir(engine, folder, ZoneInfo("America/New_York"), now=now, today=now.date())
     except ImportFailed as failure:
         pytest.fail(
             "docs/data.md: the examples do not import:\n" + "\n".join(map(str, failure.problems))

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections import Counter
 from collections.abc import Iterator
 from datetime import UTC, date, datetime
 from decimal import Decimal
@@ -12,8 +13,16 @@ from zoneinfo import ZoneInfo
 import pytest
 from sqlalchemy import Engine, select
 
-from switchboard.store.csv_import import FILE_NAMES, ImportFailed, import_dir, import_files
+from switchboard.store import bulk_write
+from switchboard.store.csv_import import (
+    FILE_NAMES,
+    ImportFailed,
+    ignored_note,
+    import_dir,
+    import_files,
+)
 from switchboard.store.engine import create, reading, transaction
+from switchboard.store.import_records import ImportRecord
 from switchboard.store.schema import metadata
 from switchboard.store.source_data import (
     AdAccount,
@@ -29,6 +38,7 @@ from tests.conftest import sqlite_store
 
 NEW_YORK = ZoneInfo("America/New_York")
 NOW = datetime(2026, 3, 16, 13, 0, tzinfo=UTC)
+TODAY = date(2026, 3, 16)  # in New York at NOW
 # Digits of other scripts, which \\d would match: full-width and Arabic-Indic.
 WIDE_DATE = "2026-03-16".translate({ord(d): ord(d) + 0xFEE0 for d in "0123456789"})
 WIDE_MONTH = WIDE_DATE[:7]
@@ -98,13 +108,15 @@ def dump(engine: Engine) -> dict[str, list[tuple[Any, ...]]]:
 def run(engine: Engine, files: dict[str, str | bytes], tz: ZoneInfo = NEW_YORK) -> dict[str, int]:
     data = {n: t if isinstance(t, bytes) else t.encode() for n, t in files.items()}
     with transaction(engine) as session:
-        return import_files(session, data, tz, now=NOW)
+        return import_files(session, data, tz, now=NOW, today=TODAY)
 
 
 def problems(engine: Engine, files: dict[str, str | bytes]) -> list[str]:
     with pytest.raises(ImportFailed) as failure:
         run(engine, files)
-    assert str(failure.value).startswith(f"{len(failure.value.problems)} problem(s)")
+    count = len(failure.value.problems)
+    noun = "problem" if count == 1 else "problems"
+    assert str(failure.value) == f"{count} {noun}; nothing was imported"
     return [str(problem) for problem in failure.value.problems]
 
 
@@ -163,7 +175,7 @@ def test_utf8_bom_and_crlf_are_accepted(engine: Engine) -> None:
         name: b"\xef\xbb\xbf" + text.replace("\n", "\r\n").encode() for name, text in VALID.items()
     }
     with transaction(engine) as session:
-        assert import_files(session, files, NEW_YORK, now=NOW) == VALID_COUNTS
+        assert import_files(session, files, NEW_YORK, now=NOW, today=TODAY) == VALID_COUNTS
     with_bom = dump(engine)
     [mail] = with_bom.pop("inbound_email")
     assert mail[4] == "Hi,\r\ncould you send the report?"  # a quoted line break is kept as is
@@ -435,6 +447,15 @@ ERROR_CASES: list[tuple[str, dict[str, str], str]] = [
         "budgets.csv:2: effective_from: 2026-04-01 is not in month 2026-03",
     ),
     (
+        "spend dated after the agency's today",
+        {
+            "clients.csv": CLIENTS,
+            "ad_accounts.csv": ACCOUNTS,
+            "spend.csv": SPEND_HEAD + "A1,2026-03-16,1.00,\nA1,2026-03-17,1.00,\n",
+        },
+        "spend.csv:3: date: 2026-03-17 is after today (2026-03-16): no spend is known for it yet",
+    ),
+    (
         "ends before starts",
         {
             "clients.csv": CLIENTS,
@@ -478,6 +499,15 @@ ERROR_CASES: list[tuple[str, dict[str, str], str]] = [
         " America/New_York",
     ),
     (
+        "a folder of time zones",
+        {
+            "clients.csv": CLIENTS,
+            "ad_accounts.csv": "account_id,client_id,platform,name,currency,timezone\n"
+            "A1,C1,meta_ads,X,USD,America\n",
+        },
+        "ad_accounts.csv:2: timezone: 'America' is not an IANA time zone such as America/New_York",
+    ),
+    (
         "NUL character",
         {"clients.csv": "client_id,name,status\nC1,Ac\x00me,active\n"},
         "clients.csv:2: name: contains a NUL character",
@@ -486,6 +516,11 @@ ERROR_CASES: list[tuple[str, dict[str, str], str]] = [
         "empty file",
         {"clients.csv": ""},
         "clients.csv:1: header: missing header row",
+    ),
+    (
+        "unreadable header",
+        {"clients.csv": '"' + "x" * 200_000 + '"\n'},
+        "clients.csv:1: row: unreadable CSV (field larger than field limit (131072))",
     ),
     (
         "blank header",
@@ -687,24 +722,24 @@ def write_dir(directory: Path, files: dict[str, str]) -> Path:
 
 def test_re_importing_a_directory_changes_nothing(engine: Engine, tmp_path: Path) -> None:
     data = write_dir(tmp_path / "data", VALID)
-    first = import_dir(engine, data, NEW_YORK, now=NOW)
+    first = import_dir(engine, data, NEW_YORK, now=NOW, today=TODAY)
     assert first.rows == VALID_COUNTS
     once = dump(engine)
     assert sum(len(rows) for rows in once.values()) >= sum(VALID_COUNTS.values())
-    second = import_dir(engine, data, NEW_YORK, now=NOW)
+    second = import_dir(engine, data, NEW_YORK, now=NOW, today=TODAY)
     assert second.rows == VALID_COUNTS
     assert dump(engine) == once
 
 
 def test_a_changed_value_is_updated_not_duplicated(engine: Engine, tmp_path: Path) -> None:
-    import_dir(engine, write_dir(tmp_path / "v1", VALID), NEW_YORK, now=NOW)
+    import_dir(engine, write_dir(tmp_path / "v1", VALID), NEW_YORK, now=NOW, today=TODAY)
     changed = dict(VALID)
     changed["spend.csv"] = VALID["spend.csv"].replace(
         "A1,2026-03-01,100.10,3", "A1,2026-03-01,42.00,"
     )
     changed["clients.csv"] = CLIENTS.replace("C2,Birch Legal,offboarding", "C2,Birch Legal,churned")
     changed["budgets.csv"] = VALID["budgets.csv"].replace("3100.00", "3300.00")
-    import_dir(engine, write_dir(tmp_path / "v2", changed), NEW_YORK, now=NOW)
+    import_dir(engine, write_dir(tmp_path / "v2", changed), NEW_YORK, now=NOW, today=TODAY)
     with reading(engine) as session:
         spend = session.scalars(select(SpendDay).where(SpendDay.account_id == "A1")).all()
         budgets = session.scalars(select(Budget).where(Budget.account_id == "A1")).all()
@@ -730,10 +765,35 @@ def test_a_later_import_of_one_account_day_replaces_it(engine: Engine) -> None:
 def test_import_dir_lists_files_it_ignores(engine: Engine, tmp_path: Path) -> None:
     data = write_dir(tmp_path / "data", {"clients.csv": CLIENTS, "notes.csv": "a,b\n"})
     (data / "README.txt").write_text("not csv")
-    report = import_dir(engine, data, NEW_YORK, now=NOW)
+    report = import_dir(engine, data, NEW_YORK, now=NOW, today=TODAY)
     assert report.rows == {"clients.csv": 2}
     assert report.ignored == ["notes.csv"]
     assert {a.account_id for a in _all(engine, AdAccount)} == set()
+
+
+def test_a_wrongly_cased_import_file_is_named_not_imported(engine: Engine, tmp_path: Path) -> None:
+    """A spreadsheet saved as Clients.csv is not clients.csv: it is named, and why."""
+    data = write_dir(tmp_path / "data", {"Clients.csv": CLIENTS, "SPEND.CSV": SPEND_HEAD})
+    with pytest.raises(ImportFailed) as failure:
+        import_dir(engine, data, NEW_YORK, now=NOW, today=TODAY)
+    assert failure.value.ignored == ["Clients.csv", "SPEND.CSV"]
+    assert [ignored_note(name) for name in failure.value.ignored] == [
+        "ignored Clients.csv: not an import file; their names are lower case (clients.csv)",
+        "ignored SPEND.CSV: not an import file; their names are lower case (spend.csv)",
+    ]
+    beside = write_dir(tmp_path / "beside", {"clients.csv": CLIENTS, "Budgets.csv": "x\n"})
+    report = import_dir(engine, beside, NEW_YORK, now=NOW, today=TODAY)
+    assert (report.rows, report.ignored) == ({"clients.csv": 2}, ["Budgets.csv"])
+
+
+def test_files_ignored_beside_a_failing_import_are_named_too(
+    sqlite_engine: Engine, tmp_path: Path
+) -> None:
+    files = {"clients.csv": CLIENTS + "C3,Cedar,dormant\n", "notes.csv": "a\n"}
+    with pytest.raises(ImportFailed) as failure:
+        import_dir(sqlite_engine, write_dir(tmp_path / "d", files), NEW_YORK, now=NOW, today=TODAY)
+    assert failure.value.ignored == ["notes.csv"]
+    assert ignored_note("notes.csv") == "ignored notes.csv: not an import file"
 
 
 def _all(engine: Engine, model: type) -> list[Any]:
@@ -747,11 +807,11 @@ def test_import_dir_without_import_files_is_a_problem(
     empty = tmp_path / "empty"
     empty.mkdir()
     with pytest.raises(ImportFailed) as failure:
-        import_dir(sqlite_engine, empty, NEW_YORK, now=NOW)
+        import_dir(sqlite_engine, empty, NEW_YORK, now=NOW, today=TODAY)
     [problem] = failure.value.problems
     assert str(problem).startswith(f"{empty}:0: directory: no import files (expected any of ")
     with pytest.raises(ImportFailed) as failure:
-        import_dir(sqlite_engine, tmp_path / "missing", NEW_YORK, now=NOW)
+        import_dir(sqlite_engine, tmp_path / "missing", NEW_YORK, now=NOW, today=TODAY)
     assert [str(p) for p in failure.value.problems] == [
         f"{tmp_path / 'missing'}:0: directory: not a directory"
     ]
@@ -762,5 +822,91 @@ def test_import_dir_is_one_transaction(engine: Engine, tmp_path: Path) -> None:
     data = write_dir(tmp_path / "data", files)
     before = dump(engine)
     with pytest.raises(ImportFailed):
-        import_dir(engine, data, NEW_YORK, now=NOW)
+        import_dir(engine, data, NEW_YORK, now=NOW, today=TODAY)
     assert dump(engine) == before
+
+
+# --- today, the caller's -------------------------------------------------------------------------
+
+
+def test_only_spend_must_not_be_dated_after_today(sqlite_engine: Engine) -> None:
+    """Budgets, due dates and exclusions look ahead; spend is known only for days begun."""
+    files = dict(VALID)
+    files["budgets.csv"] = "account_id,month,amount\nA1,2026-04,100\n"
+    files["exclusions.csv"] = "account_id,reason,starts,ends\nA2,holiday,2026-12-24,2027-01-02\n"
+    files["projects.csv"] = (
+        "project_id,client_id,name,due_date,status,source\nP1,C1,X,2027-01-01,open,a\n"
+    )
+    files["spend.csv"] = SPEND_HEAD + "A1,2026-03-16,1.00,\n"  # today: its partial figure
+    assert run(sqlite_engine, files)["spend.csv"] == 1
+
+
+def test_today_is_the_callers_not_the_clock(sqlite_engine: Engine) -> None:
+    """The demo imports as of its own day; a real import as of the agency's real today."""
+    spend = SPEND_HEAD + "A1,2026-03-20,1.00,\n"
+    files = encode({"clients.csv": CLIENTS, "ad_accounts.csv": ACCOUNTS, "spend.csv": spend})
+    with transaction(sqlite_engine) as session, pytest.raises(ImportFailed):
+        import_files(session, files, NEW_YORK, now=NOW, today=TODAY)
+    with transaction(sqlite_engine) as session:
+        counts = import_files(session, files, NEW_YORK, now=NOW, today=date(2026, 3, 20))
+    assert counts["spend.csv"] == 1
+
+
+def test_a_row_rule_is_reported_beside_a_bad_value_of_the_same_row(sqlite_engine: Engine) -> None:
+    """Every problem of a row at once, in column order, as the model would report them."""
+    budgets = "account_id,month,amount,effective_from\nA1,2026-03,-1,2026-04-01\n"
+    assert problems(
+        sqlite_engine, {"clients.csv": CLIENTS, "ad_accounts.csv": ACCOUNTS, "budgets.csv": budgets}
+    ) == [
+        "budgets.csv:2: amount: -1 is negative",
+        "budgets.csv:2: effective_from: 2026-04-01 is not in month 2026-03",
+    ]
+
+
+# --- writing in bulk -----------------------------------------------------------------------------
+
+
+def new_rows(engine: Engine) -> list[tuple[str, str | None, int]]:
+    with reading(engine) as session:
+        return sorted((r.file, r.source, r.new_rows) for r in session.scalars(select(ImportRecord)))
+
+
+def test_bulk_writes_count_new_rows_per_source_across_chunks(
+    engine: Engine, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Rows go to the database in chunks (COPY on PostgreSQL): what is new is counted per
+    source all the same, and an identical re-import writes and records nothing."""
+    monkeypatch.setattr(bulk_write, "CHUNK", 2)
+    run(engine, {"clients.csv": CLIENTS, "ad_accounts.csv": ACCOUNTS})
+    days = [f"2026-03-0{n}" for n in range(1, 8)]
+    spend = SPEND_HEAD + "".join(f"A1,{d},{n}.25,{n}\nA2,{d},0,\n" for n, d in enumerate(days))
+    steps: list[tuple[str, int, int]] = []
+    with transaction(engine) as session:
+        counts = import_files(
+            session,
+            encode({"spend.csv": spend}),
+            NEW_YORK,
+            now=NOW,
+            today=TODAY,
+            progress=lambda step, done, total: steps.append((step, done, total)),
+        )
+    assert counts == {"spend.csv": 14}
+    assert len(_all(engine, SpendDay)) == 14
+    first = [r for r in new_rows(engine) if r[0] == "spend.csv"]
+    assert first == [("spend.csv", "google_ads", 7), ("spend.csv", "meta_ads", 7)]
+    writing = [done for step, done, total in steps if step == "writing spend.csv"]
+    assert writing == sorted(writing) and writing[0] == 0 and writing[-1] == 14
+    assert len(writing) > 3  # told chunk by chunk
+    assert {total for step, _, total in steps if step == "writing spend.csv"} == {14}
+    assert steps[0] == ("checking spend.csv", 0, 0)  # before the rows are counted
+
+    before = dump(engine)
+    run(engine, {"spend.csv": spend})
+    assert dump(engine) == before  # nothing new recorded either
+
+    recorded = new_rows(engine)
+    run(engine, {"spend.csv": spend.replace("A2,2026-03-04,0,", "A2,2026-03-04,9.99,")})
+    with reading(engine) as session:
+        assert session.get_one(SpendDay, ("A2", date(2026, 3, 4))).spend == Decimal("9.99")
+    added = Counter(new_rows(engine)) - Counter(recorded)
+    assert added == Counter([("spend.csv", "meta_ads", 1)])

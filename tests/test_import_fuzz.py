@@ -1,4 +1,5 @@
-"""Hypothesis against the CSV import: only ImportFailed ever escapes, and it writes nothing."""
+"""Hypothesis against the CSV import: only ImportFailed ever escapes, and it writes nothing;
+the file checked column by column gives the rows and problems of checking it row by row."""
 
 from __future__ import annotations
 
@@ -11,14 +12,18 @@ from typing import Any
 import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
+from pydantic import BaseModel, ValidationError, ValidationInfo, create_model, field_validator
 from sqlalchemy import Engine, select
 from sqlmodel import Session
 
-from switchboard.store.csv_import import FILE_NAMES, FILES, ImportFailed, import_files
+from switchboard.store import csv_read
+from switchboard.store.csv_import import FILE_NAMES, FILES, FileSpec, ImportFailed, import_files
+from switchboard.store.csv_read import MAY_BE_EMPTY, Problem, read_rows
+from switchboard.store.csv_rows import RowCheck
 from switchboard.store.engine import transaction
 from switchboard.store.schema import metadata
 from tests.conftest import sqlite_store
-from tests.test_import import ACCOUNTS, CLIENTS, NEW_YORK, NOW, run
+from tests.test_import import ACCOUNTS, CLIENTS, NEW_YORK, NOW, TODAY, run
 
 FUZZ = settings(
     max_examples=100,
@@ -129,7 +134,7 @@ def check_import(engine: Engine, files: dict[str, bytes]) -> None:
     with transaction(engine) as session:
         before = rows_of(session)
         try:
-            counts = import_files(session, files, NEW_YORK, now=NOW)
+            counts = import_files(session, files, NEW_YORK, now=NOW, today=TODAY)
         except ImportFailed as failure:
             assert failure.problems
             for problem in failure.problems:
@@ -178,3 +183,81 @@ def test_random_bytes_after_a_valid_header(store: Engine, name: str, body: bytes
 def test_random_text_as_inbox(store: Engine, text: str) -> None:
     header = "message_id,client_id,from_email,subject,body,received_at\n"
     check_import(store, {"inbox.csv": (header + text).encode()})
+
+
+# --- column by column, as row by row ------------------------------------------------------------
+
+CONTEXT = {"tz": NEW_YORK, "today": TODAY}
+
+
+def _as_validator(column: str, check: RowCheck) -> Any:
+    def validate(cls: type[BaseModel], value: Any, info: ValidationInfo) -> Any:
+        message = check({**info.data, column: value})
+        if message is not None:
+            raise ValueError(message)
+        return value
+
+    return field_validator(column)(validate)
+
+
+def row_model(spec: FileSpec) -> type[BaseModel]:
+    """The file's row model with its row checks as pydantic runs a field's validator: on the
+    column's valid value, given the valid columns before it."""
+    validators = {f"check_{c}": _as_validator(c, check) for c, check in spec.row.row_checks.items()}
+    return create_model(spec.row.__name__, __base__=spec.row, __validators__=validators)
+
+
+def row_by_row(spec: FileSpec, data: bytes) -> tuple[list[str], list[tuple[int, dict[str, Any]]]]:
+    """(problems, (line, values) of each valid row): each row validated with its model."""
+    model = row_model(spec)
+    problems: list[Problem] = []
+    header, lines, records = csv_read._records(spec.name, data, spec.row, problems)
+    rows = []
+    for line, cells in zip(lines, records, strict=True):
+        if not any(cell.strip() for cell in cells):
+            continue  # blank line
+        values: dict[str, str] = {}
+        found: list[Problem] = []
+        for column, cell in zip(header, cells, strict=True):
+            cell = cell.strip()
+            if "\x00" in cell:
+                found.append(Problem(spec.name, line, column, "contains a NUL character"))
+            elif cell or column in MAY_BE_EMPTY:
+                values[column] = cell
+            elif column in spec.required:
+                found.append(Problem(spec.name, line, column, "required, but empty"))
+        try:
+            row = model.model_validate(values, context=CONTEXT)
+        except ValidationError as error:
+            found += [
+                Problem(spec.name, line, str(e["loc"][0]), csv_read._message(e))
+                for e in error.errors()
+                if str(e["loc"][0]) in values  # an empty or NUL cell is reported above
+            ]
+        if not found:
+            rows.append((line, row.model_dump()))
+        problems += found
+    problems.sort(key=lambda problem: problem.line)
+    return [str(p) for p in problems], rows
+
+
+@pytest.mark.parametrize("spec", FILES, ids=lambda s: s.name)
+@settings(FUZZ, max_examples=60)
+@given(data=st.data())
+def test_checking_by_column_finds_what_checking_by_row_finds(
+    spec: FileSpec, data: st.DataObject
+) -> None:
+    """Each distinct value validated once, for the whole column: the same rows, the same
+    problems in the same order, as each row through its model."""
+    file = data.draw(csv_file(spec.columns))
+    expected_problems, expected_rows = row_by_row(spec, file)
+    problems: list[Problem] = []
+    read = read_rows(
+        spec.name, file, spec.row, key_column=spec.key[0], context=CONTEXT, problems=problems
+    )
+    rows = [
+        (line, {name: values[i] for name, values in read.columns.items()})
+        for i, line in enumerate(read.lines)
+    ]
+    assert [str(p) for p in problems] == expected_problems
+    assert rows == expected_rows

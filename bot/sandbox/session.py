@@ -159,7 +159,7 @@ class Sandbox:
         day = self.rt.today()
         data = self.options.directory / "data"
         write_sample(data, day, self.manifest.timezone)
-        import_dir(self.rt.engine, data, self.manifest.tz, now=self.clock())
+        import_dir(self.rt.engine, data, self.manifest.tz, now=self.clock(), today=day)
         self.sample_loaded = self.clock()
 
     def _serve_app(self) -> None:
