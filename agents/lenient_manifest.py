@@ -6,13 +6,12 @@ A section that is not what it should be reads as empty: the strict manifest
 
 from __future__ import annotations
 
-from contextlib import suppress
 from datetime import UTC, date, datetime, tzinfo
 from typing import Any
-from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from switchboard.store.agent_state import Autonomy
 from switchboard.store.manifest import Shadow
+from switchboard.store.zones import zone_or_none
 
 
 def as_mapping(value: Any) -> dict[str, Any]:
@@ -75,11 +74,9 @@ class LenientManifest:
 
     def today(self, now: datetime) -> date:
         """Today in the agency's time zone (UTC while the manifest names none it can use)."""
-        zone: tzinfo = UTC
-        if name := as_text(self.timezone):
-            # A zone it cannot use is the strict manifest's problem, named at its key.
-            with suppress(ZoneInfoNotFoundError, ValueError):
-                zone = ZoneInfo(name)
+        # A zone it cannot use is the strict manifest's problem, named at its key.
+        name = as_text(self.timezone)
+        zone: tzinfo = (zone_or_none(name) if name else None) or UTC
         return now.astimezone(zone).date()
 
     def slack_ids(self) -> set[str]:

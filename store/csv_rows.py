@@ -13,11 +13,12 @@ from collections.abc import Callable, Mapping
 from datetime import UTC, date, datetime
 from decimal import Decimal, InvalidOperation
 from typing import Annotated, Any, ClassVar
-from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+from zoneinfo import ZoneInfo
 
 from pydantic import AfterValidator, BaseModel, BeforeValidator, ConfigDict, Field, ValidationInfo
 
 from switchboard.store.source_data import ClientStatus, Platform, ProjectStatus
+from switchboard.store.zones import iana_zone
 
 MAX_MONEY = Decimal("999999999999.99")
 # [0-9], not \d: \d also matches other scripts' digits (Arabic-Indic, full-width, ...).
@@ -105,14 +106,6 @@ def _email(text: str) -> str:
     return text
 
 
-def _zone(text: str) -> str:
-    try:
-        ZoneInfo(text)
-    except (ZoneInfoNotFoundError, ValueError, OSError):  # "America" is tzdata's directory
-        raise ValueError(f"'{text}' is not an IANA time zone such as America/New_York") from None
-    return text
-
-
 IsoDate = Annotated[date, BeforeValidator(_iso_date)]
 DayUpToToday = Annotated[date, BeforeValidator(_iso_date), AfterValidator(_not_after_today)]
 AgencyTime = Annotated[datetime, BeforeValidator(_agency_time)]
@@ -164,7 +157,7 @@ class AdAccountRow(CsvRow):
     platform: Platform
     name: Text
     currency: Annotated[str, Field(pattern=r"^[A-Z]{3}$")]
-    timezone: Annotated[str, AfterValidator(_zone)]
+    timezone: Annotated[str, AfterValidator(iana_zone)]
 
 
 class BudgetRow(CsvRow):

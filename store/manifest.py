@@ -11,7 +11,7 @@ from decimal import Decimal
 from enum import StrEnum
 from pathlib import Path
 from typing import Annotated, Any, Literal
-from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+from zoneinfo import ZoneInfo
 
 import yaml
 from apscheduler.triggers.cron import CronTrigger
@@ -27,6 +27,7 @@ from pydantic import (
 from switchboard.store.agent_state import Autonomy
 from switchboard.store.slack_ids import CHANNEL_ID as SLACK_CHANNEL_ID
 from switchboard.store.slack_ids import USER_ID as SLACK_USER_ID
+from switchboard.store.zones import iana_zone
 
 _DURATION = re.compile(r"^(\d+)([smhd])$")
 _UNITS = {"s": "seconds", "m": "minutes", "h": "hours", "d": "days"}
@@ -58,14 +59,6 @@ def parse_duration(text: str) -> timedelta:
 def _duration(text: str) -> str:
     parse_duration(text)
     return text
-
-
-def _zone(name: str) -> str:
-    try:
-        ZoneInfo(name)
-    except (ZoneInfoNotFoundError, ValueError):
-        raise ValueError(f"'{name}' is not an IANA time zone such as America/New_York") from None
-    return name
 
 
 def _cron(expression: str) -> str:
@@ -224,7 +217,7 @@ class Writing(_Strict):
 
 class AgencyManifest(_Strict):
     agency: str = Field(min_length=1)
-    timezone: Annotated[str, AfterValidator(_zone)]
+    timezone: Annotated[str, AfterValidator(iana_zone)]
     channels: Channels
     people: list[Person] = Field(min_length=1)
     domains: dict[str, Domain]

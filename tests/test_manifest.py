@@ -149,6 +149,11 @@ def test_optional_sections_have_the_documented_defaults() -> None:
             id="bad timezone",
         ),
         pytest.param(
+            lambda m: m.update(timezone="America"),  # tzdata's directory, not a zone
+            "timezone: 'America' is not an IANA time zone such as America/New_York",
+            id="timezone directory",
+        ),
+        pytest.param(
             lambda m: m.update(timezone="../etc/passwd"),
             "timezone: '../etc/passwd' is not an IANA time zone such as America/New_York",
             id="timezone path",
