@@ -17,6 +17,7 @@ from zoneinfo import ZoneInfo
 
 from pydantic import AfterValidator, BaseModel, BeforeValidator, ConfigDict, Field, ValidationInfo
 
+from switchboard.store.slack_ids import USER_ID
 from switchboard.store.source_data import ClientStatus, Platform, ProjectStatus
 from switchboard.store.zones import iana_zone
 
@@ -114,7 +115,7 @@ Money = Annotated[Decimal, BeforeValidator(_money)]
 Identifier = Annotated[str, AfterValidator(_identifier)]
 Email = Annotated[str, Field(max_length=320), AfterValidator(_email)]
 Text = Annotated[str, Field(min_length=1, max_length=200)]
-SlackUserId = Annotated[str, Field(pattern=r"^[UW][A-Z0-9]{2,31}$")]
+SlackUserId = Annotated[str, Field(pattern=USER_ID)]
 
 
 # A rule on a column that depends on others of its row: given the row's valid values (the

@@ -40,6 +40,8 @@ from switchboard.store.csv_import import (
 )
 from switchboard.store.csv_read import MAY_BE_EMPTY
 from switchboard.store.manifest import AgencyManifest, ManifestError, parse_manifest
+from switchboard.store.slack_ids import USER_ID
+from switchboard.store.zones import iana_zone
 from tests.conftest import EXAMPLE_MANIFEST, REPO, sqlite_store
 from tests.model_fields import constraint, field_type, unwrap, validators
 from tests.test_settings import VARIABLES
@@ -130,9 +132,9 @@ CSV_VALIDATORS = {
     csv_rows._month: "month",
     csv_rows._money: "money",
     csv_rows._email: "email",
-    csv_rows._zone: "time zone",
+    iana_zone: "time zone",
 }
-CSV_PATTERNS = {r"^[UW][A-Z0-9]{2,31}$": "Slack user id", r"^[A-Z]{3}$": "currency code"}
+CSV_PATTERNS = {USER_ID: "Slack user id", r"^[A-Z]{3}$": "currency code"}
 
 
 def csv_format(field: FieldInfo) -> str:
@@ -336,7 +338,7 @@ def test_user_docs_only_point_inside_the_repository(page: Path) -> None:
 MANIFEST = sections(MANIFEST_DOC.read_text(encoding="utf-8"))
 MANIFEST_FORMATS = {untick(row["format"]) for row in table(MANIFEST["Formats"], FORMAT_COLUMNS)}
 MANIFEST_VALIDATORS = {
-    agency._zone: "time zone",
+    iana_zone: "time zone",
     agency._cron: "cron",
     agency._duration: "duration",
 }
