@@ -5,7 +5,8 @@ What runs, each piece in its own process so that no two share a GIL:
 - FakeSlack (tests/fake_slack.py), the Web API and the `response_url`s: one process for the run;
 - the server, one process per (server, threads, app), on a fresh copy of a seeded SQLite store:
   - `real`: `create_app` and its worker process (interaction queue, outbox drain), as
-    `switchboard run` serves it (the hourly agent jobs are left out so that none fires mid-run);
+    `switchboard run --no-scheduler` serves it (no periodic tick: no agent or escalation runs
+    mid-run);
   - `bare`: a Bolt `App` whose `/ops` and `alert.ack` listeners only call `ack()` (same signing
     secret; its client points at the fake, where Bolt sends its one auth.test);
   served by `bot.server.http_server` (waitress on 127.0.0.1, port 0, `--threads`) or, to compare
@@ -17,14 +18,16 @@ What runs, each piece in its own process so that no two share a GIL:
 A request's latency is from just before `request()` to the last byte of the response, i.e. the
 time Slack waits for the acknowledgement. Bodies are built and signed before the clock starts.
 Every scenario is warmed up first (`--warmup` requests, not counted); `alert.ack` then waits until
-the background work of the warm-up (the transaction, `respond()`) is done before measuring.
+the background work of the warm-up (the worker's transactions) is done before measuring.
 
 The store holds `--requests + --warmup` open alerts per server run (plus their posted channel
 messages in the fake and their outbox rows), so every measured click takes the real
 open -> acknowledged path: authorize from the manifest, compare-and-set, audit row, re-render
-queued in the outbox, ephemeral `respond()`. Users rotate over U0ADMIN (admin), U0LEAD (the
-owner's lead) and U0AM (the owner): all allowed. After each `alert.ack` phase the run waits
-until every answered click is acknowledged in the store and reports that lag ("lag s").
+and the ephemeral answer queued in the outbox (which the worker sends). Each request has its
+own identity (trigger id, action time), as Slack's do: the app refuses a replay. Users rotate
+over U0ADMIN (admin), U0LEAD (the owner's lead) and U0AM (the owner): all allowed. After each
+`alert.ack` phase the run waits until every answered click is acknowledged in the store and
+reports that lag ("lag s").
 
 CPU is reported per process as % of one core (load generator, server, fake) and, from
 /proc/stat, "others": everything else on the machine (on a shared machine, the main noise).
@@ -83,12 +86,10 @@ from slack_sdk import WebClient
 from slack_sdk.signature import SignatureVerifier
 from sqlalchemy import Engine, func, insert, select
 
-from switchboard.bot.app import SlackApp, create_app
-from switchboard.bot.outbox import Outbox
+from switchboard.bot.app import create_app
 from switchboard.bot.server import EVENTS_PATH, http_server, stop_http, wsgi_app
 from switchboard.bot.settings import load_settings
 from switchboard.bot.worker import WorkerProcess, WorkerSpec
-from switchboard.handlers.context import Deps
 from switchboard.handlers.refs import AlertRef
 from switchboard.store import ownership
 from switchboard.store.alerts import Alert, AlertDirection, AlertState
@@ -118,6 +119,26 @@ CPUS = os.cpu_count() or 1
 # --- the store ------------------------------------------------------------------------------------
 
 
+def source_rows(n: int) -> tuple[list[dict[str, Any]], list[dict[str, Any]]]:
+    """`n` ad accounts (A00000...) of `(n + 1) // 2` active clients (C00000...), two each."""
+    clients = [
+        {"client_id": f"C{i:05d}", "name": f"Client {i}", "status": ClientStatus.ACTIVE}
+        for i in range((n + 1) // 2)
+    ]
+    accounts = [
+        {
+            "account_id": f"A{i:05d}",
+            "client_id": f"C{i // 2:05d}",
+            "platform": Platform.GOOGLE_ADS,
+            "name": f"Account {i}",
+            "currency": "USD",
+            "timezone": "America/New_York",
+        }
+        for i in range(n)
+    ]
+    return clients, accounts
+
+
 def seed_template(path: Path, alerts: int, fake_api_url: str) -> float:
     """A migrated store with `alerts` open alerts, each posted (in the fake) and in the outbox.
 
@@ -133,21 +154,7 @@ def seed_template(path: Path, alerts: int, fake_api_url: str) -> float:
     client = WebClient(token=TOKEN, base_url=fake_api_url)
     channel = manifest.channels.alerts
     posted = [client.chat_postMessage(channel=channel, text=f"alert {i}") for i in range(alerts)]
-    clients = [
-        {"client_id": f"C{i:05d}", "name": f"Client {i}", "status": ClientStatus.ACTIVE}
-        for i in range((alerts + 1) // 2)
-    ]
-    accounts = [
-        {
-            "account_id": f"A{i:05d}",
-            "client_id": f"C{i // 2:05d}",
-            "platform": Platform.GOOGLE_ADS,
-            "name": f"Account {i}",
-            "currency": "USD",
-            "timezone": "America/New_York",
-        }
-        for i in range(alerts)
-    ]
+    clients, accounts = source_rows(alerts)
     rows = [
         {
             "id": i + 1,
@@ -178,6 +185,7 @@ def seed_template(path: Path, alerts: int, fake_api_url: str) -> float:
             "attempts": 1,
             "next_attempt_at": now - timedelta(hours=1),
             "ts": reply["ts"],
+            "posted_channel": channel,
             "created_at": now - timedelta(hours=1),
             "sent_at": now - timedelta(hours=1),
         }
@@ -354,8 +362,7 @@ def bare_app(fake_url: str) -> App:
 
 def server_process(conn: Connection, config: ServerConfig) -> None:
     logging.basicConfig(level=logging.WARNING, format="server: %(levelname)s %(name)s %(message)s")
-    # Every kick while a drain runs logs "skipped: maximum number of running instances reached"
-    # (see bench/README.md); at 50 concurrent acks that floods the output.
+    # APScheduler's warnings about skipped runs would flood the output under this load.
     logging.getLogger("apscheduler").setLevel(logging.ERROR)
     logging.getLogger("waitress.queue").setLevel(logging.ERROR)  # "Task queue depth is N"
     if config.switch_interval:
@@ -364,8 +371,8 @@ def server_process(conn: Connection, config: ServerConfig) -> None:
     manifest = load_manifest(MANIFEST)
     worker: WorkerProcess | None = None
     if config.app == "real":
-        # As `switchboard run`: the worker process is spawned and reads its settings from
-        # the environment; the hourly agent runs are off so that none fires mid-run.
+        # As `switchboard run --no-scheduler`: the worker process is spawned and reads its
+        # settings from the environment; no periodic tick, so no agent runs mid-run.
         url = f"sqlite:///{config.db}"
         os.environ.update(
             DATABASE_URL=url,
@@ -376,8 +383,8 @@ def server_process(conn: Connection, config: ServerConfig) -> None:
         )
         os.environ.pop("SLACK_APP_TOKEN", None)
         if config.worker:
-            worker = WorkerProcess(WorkerSpec(log_level=logging.WARNING, agents=False))
-        slack = create_app(
+            worker = WorkerProcess(WorkerSpec(log_level=logging.WARNING, scheduled=False))
+        app = create_app(
             load_settings(),
             engine,
             manifest,
@@ -386,28 +393,29 @@ def server_process(conn: Connection, config: ServerConfig) -> None:
             wake=worker.wake.set if worker else lambda: None,
         )
     else:
-        bolt = bare_app(config.fake_url)
-        slack = SlackApp(app=bolt, outbox=cast(Outbox, None), deps=cast(Deps, None), work={})
+        app = bare_app(config.fake_url)
 
     probe = Probe(profile=config.profile is not None)
-    runner = slack.app._listener_runner
+    runner = app._listener_runner
     if config.diagnose or config.profile or config.listener_workers:
         workers = config.listener_workers or 5  # Bolt's default
         executor = probe.executor(workers) if config.diagnose or config.profile else None
         runner.listener_executor = executor or ThreadPoolExecutor(max_workers=workers)
         runner.lazy_listener_runner.executor = runner.listener_executor  # as Bolt shares it
     if config.diagnose or config.profile:
-        slack.app.dispatch = probe.timed("dispatch", slack.app.dispatch)  # type: ignore[method-assign]
+        app.dispatch = probe.timed("dispatch", app.dispatch)  # type: ignore[method-assign]
+    # The same front for both apps: /healthz, and Slack's signature checked before Bolt.
+    application = wsgi_app(app, engine, clock=lambda: datetime.now(UTC), signing_secret=SECRET)
 
     if config.server == "waitress":
-        server = http_server(slack, engine, host="127.0.0.1", port=0, threads=config.threads)
+        server = http_server(application, host="127.0.0.1", port=0, threads=config.threads)
         port, serve = server.effective_port, server.run
     else:
         server_class = _ThreadingWSGIServer if config.server == "wsgiref" else WSGIServer
         server = make_server(
             "127.0.0.1",
             0,
-            wsgi_app(slack, engine),
+            application,
             server_class=server_class,
             handler_class=_Quiet,
         )
@@ -513,11 +521,21 @@ def requests_for(scenario: str, fake_url: str, first: int, count: int) -> list[S
     for i in range(first, first + count):
         user = ACK_USERS[i % len(ACK_USERS)]
         response_url = f"{fake_url}/response/{scenario.strip('/').replace(' ', '-')}-{i}"
+        # Each request its own identity (trigger id, action time), as Slack's are: the app
+        # refuses a request it has seen before as a replay.
+        trigger = f"{i + 1}.42.trigger"
         if scenario == "/ops help":
-            body = slash_command("help", user=user, response_url=response_url)
+            body = slash_command("help", user=user, response_url=response_url, trigger_id=trigger)
         else:
             value = AlertRef(alert_id=i + 1).encode()
-            body = block_action("alert.ack", value, user=user, response_url=response_url)
+            body = block_action(
+                "alert.ack",
+                value,
+                user=user,
+                response_url=response_url,
+                action_ts=time.time(),
+                trigger_id=trigger,
+            )
         signed.append(sign(body))
     return signed
 
@@ -907,17 +925,20 @@ def verdicts(summaries: list[Summary]) -> Iterator[str]:
         )
 
 
-def machine() -> str:
-    cpu = ""
+def cpu_model() -> str:
+    """The CPU's model name from /proc/cpuinfo, else the machine type."""
     try:
         for line in Path("/proc/cpuinfo").read_text().splitlines():
             if line.startswith("model name"):
-                cpu = line.split(":", 1)[1].strip()
-                break
+                return line.split(":", 1)[1].strip()
     except OSError:
         pass
+    return platform.machine()
+
+
+def machine() -> str:
     return (
-        f"{os.cpu_count()} CPUs ({cpu or platform.machine()}), Python {platform.python_version()},"
+        f"{os.cpu_count()} CPUs ({cpu_model()}), Python {platform.python_version()},"
         f" waitress {version('waitress')}, slack_bolt {version('slack_bolt')},"
         f" slack_sdk {version('slack_sdk')}, SQLAlchemy {version('SQLAlchemy')},"
         f" SQLite {sqlite3.sqlite_version}, {platform.system()} {platform.release()}"

@@ -174,6 +174,9 @@ def send_step(
 ) -> EscalationStep:
     """Record level `level`'s step and, unless it resolved to nobody, queue its message."""
     spec = level_spec(escalation.policy, level)
+    # The message's key is in the step's INSERT: set after the flush, it would cost each
+    # step an UPDATE of its own (bench/README.md, escalations).
+    key = step_key(escalation.id, level) if target.address is not None else None  # type: ignore[arg-type]
     step = EscalationStep(
         escalation_id=escalation.id,  # type: ignore[arg-type]
         level=level,
@@ -182,19 +185,19 @@ def send_step(
         target=target.address,
         person=target.person,
         state=StepState.QUEUED if target.address else StepState.FAILED,
+        outbox_key=key,
         queued_at=now,
         error=target.problem,
     )
     session.add(step)
     session.flush()  # the unique (escalation, level) key: a second sender fails here
-    if target.address is None:
+    if key is None:
         return step
-    step.outbox_key = step_key(escalation.id, level)  # type: ignore[arg-type]
     view = StepView(level, target.via, spec.notify, target.person, owner)
     message = views.step_message(escalation, view, tz=manifest.tz, now=now)
     enqueue(
         session,
-        key=step.outbox_key,
+        key=key,
         kind=OutboxKind.DM if target.via is Via.DM else OutboxKind.POST,
         channel=target.address,
         payload=message.payload(),
