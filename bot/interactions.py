@@ -19,6 +19,7 @@ from typing import Any, Protocol
 
 from pydantic import ValidationError
 from sqlalchemy import Engine
+from sqlmodel import Session
 
 from switchboard.bot.outage import Outage
 from switchboard.handlers.commands import Command
@@ -199,15 +200,31 @@ class InteractionRunner:
     outage: Outage | None = None  # shared by the worker's loops: one line per outage
 
     def drain(self, stop: Stop | None = None) -> int:
-        """Apply commands until none is due or `stop` is set; returns how many were taken."""
+        """Apply commands until none is due or `stop` is set; returns how many were taken.
+
+        A request applied is marked done in the same queue transaction that claims the next:
+        one write to the queue per click, not two (the queue's write lock is what clicks wait
+        on). If that transaction fails, the done mark is written on its own.
+        """
         taken = 0
-        while not (stop is not None and stop.is_set()):
-            with transaction(self.queue) as session:
-                item = interactions.claim_next(session, now=self.clock(), lease=self.policy.lease)
-            if item is None:
-                return taken
-            taken += 1
-            self._apply(item)
+        done: Claimed | None = None
+        try:
+            while not (stop is not None and stop.is_set()):
+                with transaction(self.queue) as session:
+                    if done is not None:
+                        self._mark_done(session, done)
+                    item = interactions.claim_next(
+                        session, now=self.clock(), lease=self.policy.lease
+                    )
+                done = None
+                if item is None:
+                    return taken
+                taken += 1
+                if self._apply(item):
+                    done = item
+        finally:
+            if done is not None:
+                self._finish(done, state=InteractionState.DONE, finished_at=self.clock())
         return taken
 
     def run(self, stop: Stop, wake: Wake) -> None:
@@ -227,7 +244,8 @@ class InteractionRunner:
                 self.on_commit()
             wake.clear()
 
-    def _apply(self, item: Claimed) -> None:
+    def _apply(self, item: Claimed) -> bool:
+        """Apply `item`; True when it worked and is to be marked done (`drain` does that)."""
         work = self.work.get(item.kind)
         try:
             if work is None:
@@ -235,10 +253,10 @@ class InteractionRunner:
             command = work.command.model_validate_json(item.body)
         except (ValueError, ValidationError) as error:
             self._give_up(item, None, f"unreadable command: {error}")
-            return
+            return False
         if item.attempts > self.policy.max_attempts:
             self._give_up(item, command, f"not completed in {item.attempts - 1} attempts")
-            return
+            return False
         try:
             apply(
                 self.store,
@@ -254,9 +272,9 @@ class InteractionRunner:
             else:
                 log.exception("interaction #%s (%s) failed", item.id, item.kind)
                 self._give_up(item, command, f"{type(error).__name__}: {error}")
-            return
-        self._finish(item, state=InteractionState.DONE, finished_at=self.clock())
+            return False
         self.on_commit()
+        return True
 
     def _retry_later(self, item: Claimed, error: Exception) -> None:
         wait = self.policy.retry_after * 2 ** (item.attempts - 1)
@@ -275,8 +293,15 @@ class InteractionRunner:
 
     def _finish(self, item: Claimed, **values: Any) -> None:
         with transaction(self.queue) as session:
-            if not finish(session, item.lease, **values):
-                log.warning("interaction #%s: its lease expired before it was done", item.id)
+            self._record(session, item, **values)
+
+    def _mark_done(self, session: Session, item: Claimed) -> None:
+        self._record(session, item, state=InteractionState.DONE, finished_at=self.clock())
+
+    @staticmethod
+    def _record(session: Session, item: Claimed, **values: Any) -> None:
+        if not finish(session, item.lease, **values):
+            log.warning("interaction #%s: its lease expired before it was done", item.id)
 
     def _give_up(self, item: Claimed, command: Command | None, why: str) -> None:
         log.error("interaction #%s (%s) failed: %s", item.id, item.kind, why)
