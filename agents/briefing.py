@@ -234,8 +234,7 @@ def deadline_sections(session: Session, manifest: AgencyManifest, day: date) -> 
             values = "; ".join(
                 f"{v.source} says {v.due_date} ({v.status.value})" for v in conflict.values
             )
-            person = manifest.person(conflict.owner)
-            owner = person.name if person else conflict.owner
+            owner = manifest.name_of(conflict.owner)
             conflicts.append(
                 Item(
                     text=f"{conflict.client_name} · {conflict.name} ({conflict.project_id}): "

@@ -207,8 +207,7 @@ def publish_shadow(
     One output per account, month and kind of alert, however often the agent runs; returns
     how many are new.
     """
-    person = manifest.person(owner)
-    owner_name = person.name if person else owner
+    owner_name = manifest.name_of(owner)
     policy = policy_of(manifest, AGENT)
     kept = 0
     for finding in report.accounts:

@@ -10,10 +10,10 @@ from slack_bolt import Ack, BoltRequest
 
 from switchboard.handlers.commands import Command, Notice, Origin
 from switchboard.handlers.deps import Deps
-from switchboard.handlers.refs import _Ref
+from switchboard.handlers.refs import Ref
 from switchboard.handlers.slack_requests import NOT_OURS, clicked, origin_of, request_key
 
-R = TypeVar("R", bound=_Ref)
+R = TypeVar("R", bound=Ref)
 Listener = Callable[[Ack, dict[str, Any], BoltRequest], None]
 
 

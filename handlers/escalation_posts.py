@@ -133,8 +133,7 @@ def _open(
 
 def _owner_name(session: Session, domain: str, manifest: AgencyManifest) -> str | None:
     row = session.get(DomainOwner, domain)
-    person = manifest.person(row.owner) if row else None
-    return person.name if person else None
+    return manifest.name_of(row.owner) if row else None
 
 
 def describe_policy(manifest: AgencyManifest, name: str, owner: str | None) -> str:
@@ -149,8 +148,7 @@ def describe_policy(manifest: AgencyManifest, name: str, owner: str | None) -> s
         elif level.notify == "lead":
             target = f"{who}'s lead by DM"
         else:
-            person = manifest.person(level.notify)
-            target = f"{person.name if person else level.notify} by DM"
+            target = f"{manifest.name_of(level.notify)} by DM"
         when = "at once" if level.after in ("0m", "0s", "0h", "0d") else f"after {level.after}"
         if level.after == NEXT_BUSINESS_DAY:
             when = "the next business day"

@@ -14,7 +14,7 @@ from slack_sdk.models.views import View
 
 from switchboard.handlers.commands import Command, Notice, Origin
 from switchboard.handlers.deps import Deps
-from switchboard.handlers.refs import ASSIGNEE_BLOCK, _Ref
+from switchboard.handlers.refs import ASSIGNEE_BLOCK, Ref
 from switchboard.handlers.slack_requests import (
     NOT_OURS,
     clicked,
@@ -27,7 +27,7 @@ from switchboard.handlers.slack_requests import (
 from switchboard.handlers.views.modals import notice_modal, reassign_modal
 from switchboard.handlers.work import Reply
 
-R = TypeVar("R", bound=_Ref)
+R = TypeVar("R", bound=Ref)
 
 
 def open_modal(

@@ -51,7 +51,7 @@ class BadReference(ValueError):
     """A button value or modal metadata that is not one of ours."""
 
 
-class _Ref(BaseModel):
+class Ref(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True)
 
     def encode(self) -> str:
@@ -65,21 +65,21 @@ class _Ref(BaseModel):
             raise BadReference(f"not a {cls.__name__}: {raw!r:.80}") from None
 
 
-class AlertRef(_Ref):
+class AlertRef(Ref):
     alert_id: int = Field(ge=1)
 
 
-class EscalationRef(_Ref):
+class EscalationRef(Ref):
     escalation_id: int = Field(ge=1)
 
 
-class DraftRef(_Ref):
+class DraftRef(Ref):
     draft_id: int = Field(ge=1)
     # For Approve: the SHA-256 of the text the person saw, so a changed text is refused.
     text_sha256: str | None = Field(default=None, pattern=r"^[0-9a-f]{64}$")
 
 
-class MessageRef(_Ref):
+class MessageRef(Ref):
     """A Slack message a shortcut was used on, carried by the modal to its submission
     (private metadata holds 3,000 characters: a longer text is clipped)."""
 
@@ -88,9 +88,9 @@ class MessageRef(_Ref):
     text: str = Field(max_length=2600)
 
 
-class ShadowRef(_Ref):
+class ShadowRef(Ref):
     output_id: int = Field(ge=1)
 
 
-class DomainRef(_Ref):
+class DomainRef(Ref):
     domain: str = Field(min_length=1, max_length=64)

@@ -18,9 +18,9 @@ from typing import Any, Protocol, TypeVar, runtime_checkable
 from slack_bolt import Ack
 
 from switchboard.handlers.commands import Origin
-from switchboard.handlers.refs import INPUT_ACTION, BadReference, _Ref
+from switchboard.handlers.refs import INPUT_ACTION, BadReference, Ref
 
-R = TypeVar("R", bound=_Ref)
+R = TypeVar("R", bound=Ref)
 NOT_OURS = "That button is not one of ours."
 
 

@@ -67,11 +67,12 @@ def seed(
 
 def level(session: Session, name: str) -> Autonomy | None:
     """The agent's level now, or None for an agent the store does not know."""
-    row = session.get(AgentState, name, populate_existing=True)
+    row = get(session, name)
     return row.autonomy if row else None
 
 
 def get(session: Session, name: str) -> AgentState | None:
+    """The agent's row as the store holds it now (not as this session last saw it)."""
     return session.get(AgentState, name, populate_existing=True)
 
 
@@ -173,6 +174,6 @@ def run_failed(session: Session, name: str) -> int:
 
 
 def run_worked(session: Session, name: str) -> None:
-    row = session.get(AgentState, name)
+    row = get(session, name)
     if row is not None and row.failures:
         row.failures = 0

@@ -238,6 +238,11 @@ class AgencyManifest(_Strict):
         """The agency-local date at `now`: it decides which day's data is complete."""
         return now.astimezone(self.tz).date()
 
+    def name_of(self, slack_id: str) -> str:
+        """The person's name as the manifest lists it, or the id for someone not listed."""
+        person = self.person(slack_id)
+        return person.name if person else slack_id
+
     def person(self, slack_id: str) -> Person | None:
         return next((p for p in self.people if p.slack_id == slack_id), None)
 
