@@ -95,7 +95,8 @@ def step_up(agent: str, level: Autonomy, *, reason: str | None) -> Autonomy:
     up = DIAL[DIAL.index(level) + 1]
     if up is Autonomy.AUTONOMOUS and not (reason or "").strip():
         raise DialError(
-            f"say why {agent} may act on its own: /ops promote {agent} REASON (it is recorded)"
+            f"say why {agent} may act on its own: /ops promote {agent} REASON, or --reason "
+            "from the command line (it is recorded)"
         )
     return up
 

@@ -28,7 +28,10 @@ agents_app = typer.Typer(
 ByOption = Annotated[
     str,
     typer.Option(
-        "--by", help="Your Slack user id: checked against the manifest's roles, as a click is."
+        "--by",
+        metavar="PERSON",
+        help="Who asks: a Slack user id or a name in the manifest; checked against its roles, "
+        "as a click is.",
     ),
 ]
 
@@ -37,17 +40,21 @@ def change_agent(ctx: typer.Context, text: str, by: str) -> None:
     """Apply `/ops TEXT` as `by` would from Slack: the same parser, permission and work."""
     from switchboard.bot.terminal import slack_to_terminal
     from switchboard.handlers.commands import Origin
-    from switchboard.handlers.ops import UsageError, parse
+    from switchboard.handlers.ops import UsageError, parse, parse_person
     from switchboard.handlers.registry import OPS, WORK
     from switchboard.handlers.work import apply
-    from switchboard.store.slack_ids import is_user_id
 
-    if not is_user_id(by):
-        raise typer.BadParameter(f"'{by}' is not a Slack user id (like U0ADMIN)", param_hint="--by")
     rt = runtime(ctx)
     now = rt.now()
+    try:  # a Slack id, or a name from the manifest, as `/ops` takes a person
+        user = parse_person(by, rt.manifest)
+    except UsageError:
+        raise typer.BadParameter(
+            f"'{by}' is neither a Slack user id (like U0ADMIN) nor a person in the manifest",
+            param_hint="--by",
+        ) from None
     try:
-        command = parse(text, OPS, rt.manifest, Origin(user=by, asked_at=now))
+        command = parse(text, OPS, rt.manifest, Origin(user=user, asked_at=now))
     except UsageError as error:
         err.print(slack_to_terminal(str(error), {}), markup=False, highlight=False)
         raise typer.Exit(2) from None
@@ -61,7 +68,9 @@ def change_agent(ctx: typer.Context, text: str, by: str) -> None:
         raise typer.Exit(1)
 
 
-AgentArgument = Annotated[str, typer.Argument(help="The agent's name (pause and resume: or all).")]
+AgentArgument = Annotated[
+    str, typer.Argument(metavar="AGENT", help="The agent's name (pause and resume: or all).")
+]
 
 
 @agents_app.command("run")

@@ -499,6 +499,10 @@ def test_the_cli_turns_the_dial_as_the_person_named_and_lists_json(
         return CliRunner().invoke(app, list(args), catch_exceptions=False)
 
     over_plan(office, "A1")  # the store holds data: `agents list` reads it
+    by_name = cli("agents", "pause", "pacing", "--by", "Ana")  # a name works as the id does
+    assert by_name.exit_code == 1 and "Only an admin" in by_name.output
+    unknown_person = cli("agents", "pause", "pacing", "--by", "Zed")
+    assert unknown_person.exit_code == 2 and "nor a person in the manifest" in unknown_person.output
     refused = cli("agents", "pause", "pacing", "--by", ANA)
     assert refused.exit_code == 1
     assert "Only an admin can change an agent's autonomy." in refused.output
