@@ -209,7 +209,9 @@ class WorkerSpec:
 
 def worker_main(spec: WorkerSpec, wake: Wake, stop: Stop, ready: Any) -> None:
     # Ctrl-C reaches the whole process group; the web process stops the worker in order.
+    # SIGINT was blocked while this process started (see `_spawn`): ignored, then unblocked.
     signal.signal(signal.SIGINT, signal.SIG_IGN)
+    signal.pthread_sigmask(signal.SIG_UNBLOCK, {signal.SIGINT})
     signal.signal(signal.SIGTERM, lambda *_: request_stop(stop, wake))
     os.nice(spec.niceness)
     logging.basicConfig(level=spec.log_level, format=LOG_FORMAT)
@@ -323,7 +325,13 @@ class WorkerProcess:
             args=(self.spec, self.wake, self._stop, self.ready),
             name="switchboard-worker",
         )
-        self._process.start()
+        # A Ctrl-C while the new interpreter imports would kill it with a traceback before
+        # it can ignore SIGINT: it starts with SIGINT blocked (the mask is inherited).
+        previous = signal.pthread_sigmask(signal.SIG_BLOCK, {signal.SIGINT})
+        try:
+            self._process.start()
+        finally:
+            signal.pthread_sigmask(signal.SIG_SETMASK, previous)
 
     def _supervise(self) -> None:
         delay = RESTART_DELAY
