@@ -360,6 +360,29 @@ def bare_app(fake_url: str) -> App:
     return app
 
 
+def real_environment(db: str, fake_url: str) -> None:
+    """The settings `switchboard run` reads, for this process and the worker it spawns."""
+    os.environ.update(
+        DATABASE_URL=f"sqlite:///{db}",
+        SWITCHBOARD_MANIFEST=str(MANIFEST),
+        SLACK_BOT_TOKEN=TOKEN,
+        SLACK_SIGNING_SECRET=SECRET,
+        SLACK_API_URL=fake_url + "/api/",
+    )
+    os.environ.pop("SLACK_APP_TOKEN", None)
+
+
+def real_app(db: str, engine: Engine, wake: Callable[[], None]) -> App:
+    return create_app(
+        load_settings(),
+        engine,
+        load_manifest(MANIFEST),
+        clock=lambda: datetime.now(UTC),
+        interactions=open_interactions(f"sqlite:///{db}", engine),
+        wake=wake,
+    )
+
+
 def server_process(conn: Connection, config: ServerConfig) -> None:
     logging.basicConfig(level=logging.WARNING, format="server: %(levelname)s %(name)s %(message)s")
     # APScheduler's warnings about skipped runs would flood the output under this load.
@@ -368,30 +391,14 @@ def server_process(conn: Connection, config: ServerConfig) -> None:
     if config.switch_interval:
         sys.setswitchinterval(config.switch_interval)
     engine = open_store(f"sqlite:///{config.db}")
-    manifest = load_manifest(MANIFEST)
     worker: WorkerProcess | None = None
     if config.app == "real":
         # As `switchboard run --no-scheduler`: the worker process is spawned and reads its
         # settings from the environment; no periodic tick, so no agent runs mid-run.
-        url = f"sqlite:///{config.db}"
-        os.environ.update(
-            DATABASE_URL=url,
-            SWITCHBOARD_MANIFEST=str(MANIFEST),
-            SLACK_BOT_TOKEN=TOKEN,
-            SLACK_SIGNING_SECRET=SECRET,
-            SLACK_API_URL=config.fake_url + "/api/",
-        )
-        os.environ.pop("SLACK_APP_TOKEN", None)
+        real_environment(config.db, config.fake_url)
         if config.worker:
             worker = WorkerProcess(WorkerSpec(log_level=logging.WARNING, scheduled=False))
-        app = create_app(
-            load_settings(),
-            engine,
-            manifest,
-            clock=lambda: datetime.now(UTC),
-            interactions=open_interactions(url, engine),
-            wake=worker.wake.set if worker else lambda: None,
-        )
+        app = real_app(config.db, engine, wake=worker.wake.set if worker else lambda: None)
     else:
         app = bare_app(config.fake_url)
 
@@ -645,6 +652,67 @@ def drive(
     busy1, total1 = cpu_ticks()
     busy = (busy1 - busy0) / (total1 - total0) if total1 > total0 else math.nan
     return Load(latencies, statuses, wall, cpu, busy)
+
+
+def environ_of(request: Signed) -> dict[str, Any]:
+    """The WSGI environ a server would build for `request`."""
+    return {
+        "REQUEST_METHOD": "POST",
+        "PATH_INFO": EVENTS_PATH,
+        "QUERY_STRING": "",
+        "CONTENT_LENGTH": str(len(request.body)),
+        "CONTENT_TYPE": request.headers["Content-Type"],
+        "HTTP_X_SLACK_REQUEST_TIMESTAMP": request.headers["X-Slack-Request-Timestamp"],
+        "HTTP_X_SLACK_SIGNATURE": request.headers["X-Slack-Signature"],
+        "SERVER_NAME": "127.0.0.1",
+        "SERVER_PORT": "80",
+        "SERVER_PROTOCOL": "HTTP/1.1",
+        "wsgi.input": io.BytesIO(request.body),
+        "wsgi.url_scheme": "http",
+        "wsgi.errors": sys.stderr,
+    }
+
+
+def cpu_per_request(
+    template: Path, workdir: Path, fake_url: str, args: argparse.Namespace
+) -> dict[str, float]:
+    """Milliseconds of CPU per request of the real app's web side, one thread, in this process.
+
+    The WSGI application is called directly: no HTTP, no worker, nothing competing for the
+    GIL. It is the steadiest figure for comparing two commits; the closed-loop rounds
+    swing with whatever else the machine runs.
+    """
+    # A directory per call: the interaction queue's file beside the store must be new too,
+    # or a second round's requests would be answered as replays.
+    db = Path(tempfile.mkdtemp(dir=workdir)) / "cpu.db"
+    shutil.copy(template, db)
+    real_environment(str(db), fake_url)
+    engine = open_store(f"sqlite:///{db}")
+    application = wsgi_app(
+        real_app(str(db), engine, wake=lambda: None),
+        engine,
+        clock=lambda: datetime.now(UTC),
+        signing_secret=SECRET,
+    )
+    statuses: list[str] = []
+
+    def call(request: Signed) -> None:
+        b"".join(application(environ_of(request), lambda status, _: statuses.append(status)))
+
+    per_request = {}
+    for scenario in SCENARIOS:
+        for request in requests_for(scenario, fake_url, 0, args.warmup):
+            call(request)
+        measured = requests_for(scenario, fake_url, args.warmup, args.requests)
+        started = time.process_time()
+        for request in measured:
+            call(request)
+        per_request[scenario] = 1000 * (time.process_time() - started) / len(measured)
+    refused = [status for status in statuses if not status.startswith("200")]
+    if refused:
+        raise RuntimeError(f"the app refused {len(refused)} requests: {refused[:3]}")
+    engine.dispose()
+    return per_request
 
 
 # --- figures --------------------------------------------------------------------------------------
@@ -945,6 +1013,21 @@ def machine() -> str:
     )
 
 
+def report_cpu(template: Path, workdir: Path, fake_url: str, args: argparse.Namespace) -> int:
+    rounds = [cpu_per_request(template, workdir, fake_url, args) for _ in range(args.rounds)]
+    print(f"\n{machine()}\n")
+    print(
+        f"CPU per request of the real app's web side (ms; {args.requests} requests after"
+        f" {args.warmup} warm-up, one thread, no HTTP, no worker; median of {args.rounds}):"
+    )
+    for scenario in SCENARIOS:
+        figures = sorted(r[scenario] for r in rounds)
+        print(f"- {scenario}: {median(figures):.3f} ({', '.join(f'{f:.3f}' for f in figures)})")
+    if args.json:
+        args.json.write_text(json.dumps(rounds, indent=2))
+    return 0
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n", 1)[0])
     parser.add_argument("--requests", type=int, default=2000, help="measured, per scenario")
@@ -967,6 +1050,11 @@ def main(argv: list[str] | None = None) -> int:
         default=None,
         metavar="S",
         help="sys.setswitchinterval in the real server (what-if; Python's default 0.005)",
+    )
+    parser.add_argument(
+        "--cpu",
+        action="store_true",
+        help="instead: the real app's CPU per request, one thread calling it directly",
     )
     parser.add_argument("--json", type=Path, default=None, metavar="PATH")
     parser.add_argument(
@@ -999,6 +1087,8 @@ def main(argv: list[str] | None = None) -> int:
             alerts = args.warmup + args.requests
             seconds = seed_template(template, alerts, fake_url + "/api/")
             print(f"seeded {alerts} open alerts in {seconds:.1f}s", file=sys.stderr)
+            if args.cpu:
+                return report_cpu(template, workdir, fake_url, args)
             configs = [
                 ServerConfig(
                     app=app,

@@ -18,7 +18,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from enum import StrEnum
 
-from sqlalchemy import Column, Engine, Index, Insert, Text, bindparam, delete, select
+from sqlalchemy import Column, Engine, Index, Insert, Text, delete, select
 from sqlmodel import Field, Session
 
 from switchboard.store.engine import single_statement, upsert_insert
@@ -78,16 +78,16 @@ class Claimed:
         return self.lease.attempts
 
 
-_COLUMNS = ("kind", "request_key", "body", "received_at", "run_at", "state", "attempts")
+@functools.lru_cache(maxsize=8)
+def _insert(engine: Engine) -> Insert:
+    """An INSERT that skips known request keys and says which rows it wrote.
 
-
-@functools.lru_cache(maxsize=512)
-def _insert(rows: int, engine: Engine) -> Insert:
-    """A multi-row INSERT that skips known request keys; compiled once per row count."""
-    values = [{column: bindparam(f"{column}_{i}") for column in _COLUMNS} for i in range(rows)]
+    Given a list of rows, SQLAlchemy sends them as one multi-row statement (its
+    "insertmanyvalues", up to 1,000 rows, far more than a batch holds) and compiles this
+    statement once, where a `.values([...])` of many rows is compiled again on every call.
+    """
     return (
         upsert_insert(engine, Interaction)
-        .values(values)
         .on_conflict_do_nothing(index_elements=["request_key"])
         .returning(Interaction.request_key)
     )
@@ -99,13 +99,21 @@ def record(engine: Engine, requests: Sequence[NewRequest], *, now: datetime) -> 
     Returns the request keys that were already recorded (a replay or a retry): those rows
     are not written again, and the caller answers them as already done.
     """
-    params: dict[str, object] = {}
-    for i, request in enumerate(requests):
-        row = (request.kind, request.request_key, request.body, now, now, "pending", 0)
-        params.update({f"{column}_{i}": value for column, value in zip(_COLUMNS, row, strict=True)})
+    rows = [
+        {
+            "kind": request.kind,
+            "request_key": request.request_key,
+            "body": request.body,
+            "received_at": now,
+            "run_at": now,
+            "state": InteractionState.PENDING,
+            "attempts": 0,
+        }
+        for request in requests
+    ]
     # One multi-row INSERT is atomic by itself: no BEGIN and COMMIT around it.
     with single_statement(engine).begin() as connection:
-        written = set(connection.execute(_insert(len(requests), engine), params).scalars())
+        written = set(connection.execute(_insert(engine), rows).scalars())
     return {r.request_key for r in requests if r.request_key and r.request_key not in written}
 
 

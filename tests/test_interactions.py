@@ -12,7 +12,7 @@ from typing import Any, ClassVar
 import pytest
 from alembic.autogenerate import compare_metadata
 from alembic.runtime.migration import MigrationContext
-from sqlalchemy import Engine, inspect, select
+from sqlalchemy import Engine, event, inspect, select
 from sqlalchemy.exc import OperationalError
 from sqlmodel import SQLModel
 
@@ -150,6 +150,31 @@ def test_a_replayed_request_is_recognised_and_not_recorded_twice(
     assert record(engine, clock, poke(clock, 2), key="action:T2:1.0") == set()
     assert record(engine, clock, poke(clock, 3), poke(clock, 4)) == set()  # no key: always new
     assert [r.request_key for r in rows(engine)] == ["action:T1:1.0", "action:T2:1.0", None, None]
+
+
+def test_a_batch_is_written_by_one_statement_all_or_none(engine: Engine, clock: FakeClock) -> None:
+    statements: list[str] = []
+
+    def seen(_conn: Any, _cursor: Any, statement: str, *_: Any) -> None:
+        statements.append(statement)
+
+    record(engine, clock, poke(clock, 0), key="action:T0:1.0")
+    event.listen(engine, "before_cursor_execute", seen)
+    try:
+        pokes = [poke(clock, n) for n in range(40)]
+        keys = [f"action:T{n}:1.0" for n in range(40)]
+        known = interactions.record(
+            engine,
+            [new_request(c, k) for c, k in zip(pokes, keys, strict=True)],
+            now=clock(),
+        )
+    finally:
+        event.remove(engine, "before_cursor_execute", seen)
+
+    # One INSERT, so on SQLite it needs no transaction around it to be all or none.
+    assert [s.split()[0] for s in statements if not s.startswith(("BEGIN", "COMMIT"))] == ["INSERT"]
+    assert known == {"action:T0:1.0"}
+    assert sorted(Poke.model_validate_json(r.body).n for r in rows(engine)) == list(range(40))
 
 
 def claim(engine: Engine, clock: FakeClock) -> Claimed | None:
