@@ -577,6 +577,7 @@ PEOPLE = {"U0AM": "Ana", "U0LEAD": "Leo"}
         ("Birch &amp; Co &lt;legal&gt;", "Birch & Co <legal>"),
         ("&lt;@U0AM&gt; is text", "<@U0AM> is text"),
         ("[bold]not markup[/]", "[bold]not markup[/]"),
+        ("*Acme* is `C1`; a*b and snake_case stay", "Acme is C1; a*b and snake_case stay"),
         ("<https://example.com/:x:|:x: link>", ":x: link (https://example.com/:x:)"),
     ],
 )
@@ -587,8 +588,8 @@ def test_slack_to_terminal(slack: str, terminal: str) -> None:
 @given(st.text())
 def test_slack_to_terminal_takes_any_text(text: str) -> None:
     shown = slack_to_terminal(text, PEOPLE)
-    if not set(text) & set("<>&:"):
-        assert shown == text  # nothing to convert: unchanged
+    if not set(text) & set("<>&:*`"):
+        assert shown == text  # no token, entity or bold/code marker: unchanged
     else:
         assert isinstance(shown, str)
 
