@@ -42,7 +42,8 @@ def _start(ctx: JobContext, draft_id: int) -> str | None:
             return None  # sent already, or nothing to send
         else:
             crashed = False
-            sent = drafts.sent_since(session, now - HOUR)
+            drafts.hold_the_send_cap(session)
+            sent = drafts.sends_since(session, now - HOUR, now=now)
             cap = ctx.manifest.approvals.sends_per_hour
             if len(sent) >= cap:
                 wait = max(sent[-cap] + HOUR - now, timedelta(seconds=1))

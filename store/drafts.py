@@ -11,15 +11,15 @@ SHA-256: the email gateway sends nothing else.
 from __future__ import annotations
 
 import hashlib
-from collections.abc import Sequence
 from datetime import datetime
 from enum import StrEnum
 from typing import Any
 
-from sqlalchemy import JSON, Column, Index, Text, select
+from sqlalchemy import JSON, Column, Index, Text, func, select
 from sqlmodel import Field, Session, SQLModel, col
 
 from switchboard.store import audit
+from switchboard.store.engine import one_writer_at_a_time
 from switchboard.store.transitions import transition
 from switchboard.store.types import UTCDateTime, enum_type
 
@@ -43,6 +43,7 @@ LIVE = (
     DraftState.SENT,
     DraftState.SEND_FAILED,
 )
+SEND_CAP_LOCK = 0x5B0A53  # PostgreSQL advisory lock id: one sender at a time checks the cap
 
 
 class Verdict(StrEnum):
@@ -243,7 +244,21 @@ def to_json(draft: Draft) -> dict[str, Any]:
     }
 
 
-def sent_since(session: Session, since: datetime) -> Sequence[datetime]:
-    """When each mail sent since `since` left (the hourly cap counts them)."""
+def sends_since(session: Session, since: datetime, *, now: datetime) -> list[datetime]:
+    """When each mail sent since `since` left, oldest first, and `now` for each one in flight.
+
+    The hourly cap counts both: a send under way counts before it finishes, so senders
+    running side by side cannot pass the cap between them. Call it after
+    `hold_the_send_cap`, in the transaction that starts the next send.
+    """
     query = select(Draft.sent_at).where(Draft.sent_at >= since).order_by(col(Draft.sent_at))
-    return [moment for moment in session.scalars(query) if moment is not None]
+    sent = [moment for moment in session.scalars(query) if moment is not None]
+    in_flight = session.scalar(
+        select(func.count()).select_from(Draft).where(Draft.state == DraftState.SENDING)
+    )
+    return sent + [now] * (in_flight or 0)
+
+
+def hold_the_send_cap(session: Session) -> None:
+    """Senders in other transactions wait here until this one has started its send or not."""
+    one_writer_at_a_time(session, SEND_CAP_LOCK)

@@ -362,6 +362,19 @@ def upsert_insert(bind: Engine | Connection | OrmSession, table: Any) -> Any:
     return insert(table)
 
 
+def one_writer_at_a_time(session: OrmSession, lock_id: int) -> None:
+    """Until this transaction ends, others that take the same lock wait for it.
+
+    For a check-then-write that must not interleave (a count against a cap). PostgreSQL
+    takes an advisory lock that the transaction's end releases; SQLite has one writer at a
+    time already, once the transaction has begun (BEGIN IMMEDIATE).
+    """
+    if is_postgres(session):
+        session.execute(text("SELECT pg_advisory_xact_lock(:id)"), {"id": lock_id})
+    else:
+        session.connection()  # begins the transaction, if nothing has yet
+
+
 def skip_locked(query: Select[Any], bind: Engine | Connection | OrmSession, of: Any) -> Select[Any]:
     """On PostgreSQL, rows another transaction holds are skipped rather than waited for.
 

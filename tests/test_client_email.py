@@ -755,24 +755,64 @@ def test_a_draft_nobody_decides_on_expires_escalates_and_is_never_sent(
     assert office.eml_files() == []
 
 
-def test_sends_beyond_the_hourly_cap_wait_and_are_not_dropped(
-    office: Office, pending: Draft
-) -> None:
-    capped = office.manifest.model_copy(
+def two_approved_under_a_cap_of_one(office: Office, pending: Draft) -> None:
+    office.manifest = office.manifest.model_copy(
         update={"approvals": office.manifest.approvals.model_copy(update={"sends_per_hour": 1})}
     )
-    office.manifest = capped
     office.mail("<m2@acme.example>", "And the September one?", "September report")
     office.tick()
     second = office.drafts()[-1]
     office.approve(MAYA, pending)
     office.approve(MAYA, second)
 
+
+def test_sends_beyond_the_hourly_cap_wait_and_are_not_dropped(
+    office: Office, pending: Draft
+) -> None:
+    two_approved_under_a_cap_of_one(office, pending)
+
     office.tick()
     assert len(office.eml_files()) == 1
     office.clock.advance(minutes=61)
     office.tick()
     assert len(office.eml_files()) == 2
+
+
+def test_a_send_under_way_counts_against_the_hourly_cap(
+    office: Office, pending: Draft, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The worker's two job threads, side by side, send one mail under a cap of one."""
+    two_approved_under_a_cap_of_one(office, pending)
+    sending, release = threading.Semaphore(0), threading.Event()
+    write = EmailGateway._write
+
+    def slow_write(gateway: EmailGateway, *args: Any) -> None:
+        sending.release()
+        release.wait(10)  # still under way while the other thread looks at the cap
+        write(gateway, *args)
+
+    monkeypatch.setattr(EmailGateway, "_write", slow_write)
+    kinds = job_kinds(office.settings, office.engine, office.clock)
+    runner = JobRunner(office.engine, office.manifest, kinds, office.clock, threads=2)
+    stop = threading.Event()
+    runner.start(stop)
+    try:
+        assert sending.acquire(timeout=10)
+
+        def deferred() -> bool:
+            with reading(office.engine) as session:
+                later = select(Job).where(Job.run_at > office.clock() + timedelta(minutes=30))
+                return session.scalars(later).first() is not None
+
+        poll_until(deferred, what="the second send waiting for the cap")
+        assert not sending.acquire(timeout=0)
+    finally:
+        release.set()
+        stop.set()
+        assert runner.join(10)
+
+    assert len(office.eml_files()) == 1
+    assert sorted(d.state for d in office.drafts()) == [DraftState.APPROVED, DraftState.SENT]
 
 
 # -- the message shortcut, end to end ---------------------------------------------------------

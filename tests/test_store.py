@@ -14,7 +14,13 @@ from sqlalchemy import Engine, MetaData, Table, func, inspect, select, text
 from sqlalchemy.exc import IntegrityError, StatementError
 
 from switchboard.store.alerts import Alert, AlertDirection, AlertState
-from switchboard.store.engine import alembic_config, reading, transaction
+from switchboard.store.engine import (
+    alembic_config,
+    one_writer_at_a_time,
+    open_store,
+    reading,
+    transaction,
+)
 from switchboard.store.ownership import DomainOwner
 from switchboard.store.source_data import (
     AdAccount,
@@ -27,6 +33,7 @@ from switchboard.store.source_data import (
 )
 from switchboard.store.transitions import compare_and_set
 from switchboard.store.types import ExactDecimal
+from tests.conftest import POSTGRES_URL, joined, poll_until
 
 NOW = datetime(2026, 3, 16, 13, 0, tzinfo=UTC)
 THREADS = 10
@@ -474,3 +481,46 @@ def test_the_alert_figures_migration_upgrades_and_downgrades(empty_database: Eng
 
     command.upgrade(config, "heads")
     assert alert_columns(empty_database) >= set(FIGURES)
+
+
+@pytest.mark.skipif(not POSTGRES_URL, reason="SWITCHBOARD_TEST_POSTGRES_URL is not set")
+def test_one_writer_at_a_time_holds_the_next_until_the_first_transaction_ends(
+    request: pytest.FixtureRequest,
+) -> None:
+    """On PostgreSQL, where writers do not queue by themselves (SQLite: BEGIN IMMEDIATE)."""
+    url, options = request.getfixturevalue("postgres_schema")
+    engine = open_store(url, **options)
+    first_has_it, first_may_end = threading.Event(), threading.Event()
+    events: list[str] = []
+
+    def first() -> None:
+        with transaction(engine) as session:
+            one_writer_at_a_time(session, 7)
+            first_has_it.set()
+            first_may_end.wait(10)
+            events.append("first ends")
+
+    def second() -> None:
+        first_has_it.wait(10)
+        with transaction(engine) as session:
+            one_writer_at_a_time(session, 7)
+            events.append("second has it")
+
+    def second_is_waiting() -> bool:
+        with engine.connect() as connection:
+            query = text(
+                "SELECT count(*) FROM pg_locks WHERE locktype = 'advisory' AND NOT granted"
+            )
+            return connection.scalar(query) == 1
+
+    threads = [threading.Thread(target=first), threading.Thread(target=second)]
+    try:
+        for thread in threads:
+            thread.start()
+        poll_until(second_is_waiting, what="the second transaction waiting for the lock")
+        assert events == []
+    finally:
+        first_may_end.set()
+        joined(threads, 10)
+        engine.dispose()
+    assert events == ["first ends", "second has it"]
