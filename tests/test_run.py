@@ -4,6 +4,7 @@ answer through the outbox, and stop cleanly on SIGTERM."""
 
 from __future__ import annotations
 
+import asyncio
 import json
 import os
 import queue
@@ -16,9 +17,13 @@ import urllib.error
 import urllib.request
 from collections.abc import Iterator
 from contextlib import contextmanager
-from datetime import date
+from datetime import UTC, date, datetime
 from pathlib import Path
+from typing import Any
 
+from sqlalchemy import select
+
+from switchboard.store.engine import reading
 from tests.conftest import EXAMPLE_MANIFEST
 from tests.fake_slack import FakeSlack
 from tests.slack_requests import block_action, signed_post, slash_command
@@ -249,3 +254,76 @@ def test_web_and_worker_as_separate_processes_answer_a_signed_click(tmp_path: Pa
             assert healthz(port)[0] == 503  # its heartbeat row went with it
             assert web.stop() == 0
         rt.close()
+
+
+class StalledMailServer:
+    """aiosmtpd's handler that takes a message's DATA and then stalls before answering."""
+
+    def __init__(self) -> None:
+        self.data = threading.Semaphore(0)  # one release per DATA received
+        self.release = threading.Event()
+
+    async def handle_DATA(self, _server: Any, _session: Any, _envelope: Any) -> str:
+        self.data.release()
+        await asyncio.get_running_loop().run_in_executor(None, self.release.wait, TIMEOUT)
+        return "250 OK"
+
+
+def test_a_worker_killed_mid_send_is_taken_over_and_the_mail_is_not_sent_again(
+    tmp_path: Path,
+) -> None:
+    """A real worker process dies while the mail server holds its message: the next worker
+    takes the job over once the lease has run out and, the outcome being unknown, leaves
+    the draft for a person's Retry instead of sending it twice."""
+    from aiosmtpd.controller import Controller
+
+    from switchboard.handlers.drafts import SEND_JOB
+    from switchboard.store.drafts import DraftState
+    from switchboard.store.engine import open_store
+    from switchboard.store.jobs import Job, JobState
+    from switchboard.store.manifest import load_manifest
+    from tests.test_client_email import MAYA, free_port, opened_office
+
+    url = f"sqlite:///{tmp_path / 'run.db'}"
+    engine = open_store(url)
+    server, port = StalledMailServer(), free_port()
+    smtp = {"email_backend": "smtp", "smtp_url": f"smtp://127.0.0.1:{port}"}
+    controller = Controller(server, hostname="127.0.0.1", port=port)
+    controller.start()
+    try:
+        with opened_office(engine, load_manifest(EXAMPLE_MANIFEST), tmp_path) as office:
+            office.mail("<m1@acme.example>", "Could you send the October report?", "October")
+            office.tick()
+            office.approve(MAYA)  # queues the send job
+            env = {
+                **environment(tmp_path, office.slack),
+                "EMAIL_BACKEND": "smtp",
+                "SMTP_URL": smtp["smtp_url"],
+                "EMAIL_FROM": "team@northwind.example",
+            }
+            with running(["worker"], env) as worker:
+                assert server.data.acquire(timeout=TIMEOUT), "the worker never sent the mail"
+                worker.kill()  # SIGKILL while the server holds the message
+            assert office.draft().state is DraftState.SENDING
+            server.release.set()
+
+            # Another worker, once the dead one's lease has run out (the job's is 2 minutes).
+            office.clock.advance(seconds=(datetime.now(UTC) - office.clock()).total_seconds())
+            office.tick(**smtp)
+            assert office.draft().state is DraftState.SENDING  # still leased: not touched
+            office.clock.advance(minutes=3)
+            office.tick(**smtp)
+
+            failed = office.draft()
+            assert failed.state is DraftState.SEND_FAILED
+            assert "stopped mid-send" in (failed.send_error or "")
+            assert not server.data.acquire(timeout=0), "the mail was sent a second time"
+            with reading(engine) as session:
+                [job] = session.scalars(select(Job).where(Job.kind == SEND_JOB)).all()
+            assert (job.state, job.attempts) == (JobState.FAILED, 2)
+            update = office.slack.calls_to("chat.update")[-1]
+            assert "draft.retry" in json.dumps(FakeSlack.blocks_of(update))  # a person decides
+    finally:
+        server.release.set()
+        controller.stop()
+        engine.dispose()
