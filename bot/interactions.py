@@ -106,7 +106,8 @@ class Recorder:
 
     def _write_batch(self) -> None:
         with self._lock:
-            batch, self._waiting = self._waiting, []
+            batch = self._waiting[: interactions.MAX_BATCH]
+            del self._waiting[: len(batch)]
         try:
             known = interactions.record(
                 self.engine, [pending.request for pending in batch], now=self.clock()

@@ -13,7 +13,7 @@ from __future__ import annotations
 import logging
 from datetime import timedelta
 
-from switchboard.bot.email import EmailGateway, NotAccepted, OutcomeUnknown
+from switchboard.bot.email import EmailGateway, NotAccepted, OutcomeUnknown, Refused
 from switchboard.bot.jobs import GiveUp, JobContext, JobKind, RetryLater
 from switchboard.handlers.draft_posts import refresh
 from switchboard.handlers.drafts import SEND_JOB
@@ -23,6 +23,8 @@ from switchboard.store.engine import transaction
 
 log = logging.getLogger(__name__)
 HOUR = timedelta(hours=1)
+SECOND = timedelta(seconds=1)
+SEND_LEASE = timedelta(minutes=2)  # extended while the send runs
 
 
 UNKNOWN = "the sender stopped mid-send; it may have gone: check before retrying"
@@ -43,11 +45,14 @@ def _start(ctx: JobContext, draft_id: int) -> str | None:
         else:
             crashed = False
             drafts.hold_the_send_cap(session)
-            sent = drafts.sends_since(session, now - HOUR, now=now)
+            recent = drafts.recent_sends(session, since=now - HOUR)
             cap = ctx.manifest.approvals.sends_per_hour
-            if len(sent) >= cap:
-                wait = max(sent[-cap] + HOUR - now, timedelta(seconds=1))
-                raise RetryLater(f"{cap} sends in the last hour; waiting", wait)
+            if recent.count >= cap:
+                # A send under way may yet fail and free its place: look again once it has
+                # ended (its lease bounds it). Otherwise, when the oldest send counted ages out.
+                ages_out = recent.sent[-cap] + HOUR - now if len(recent.sent) >= cap else HOUR
+                wait = min(ages_out, SEND_LEASE) if recent.in_flight else ages_out
+                raise RetryLater(f"{cap} sends in the last hour; waiting", max(wait, SECOND))
             started = drafts.move(
                 session,
                 draft,
@@ -81,6 +86,12 @@ def send_job(gateway: EmailGateway) -> JobKind:
         except OutcomeUnknown as error:
             _failed(ctx, draft_id, f"outcome unknown: {error}")
             raise GiveUp(str(error)) from error
+        except Refused as error:  # no approval of this exact text: nothing was sent
+            _failed(ctx, draft_id, f"refused: {error}")
+            raise GiveUp(str(error)) from error
+        except Exception as error:  # a fault of ours mid-send: whether it left is not known
+            _failed(ctx, draft_id, f"outcome unknown: {type(error).__name__}: {error}")
+            raise GiveUp(str(error)) from error
         now = ctx.clock()
         with transaction(ctx.engine) as session:
             draft = session.get_one(Draft, draft_id)
@@ -98,7 +109,7 @@ def send_job(gateway: EmailGateway) -> JobKind:
             )
             refresh(session, draft, manifest=ctx.manifest, now=now, event="sent")
 
-    return JobKind(SEND_JOB, send, lease=timedelta(minutes=2), max_attempts=5)
+    return JobKind(SEND_JOB, send, lease=SEND_LEASE, max_attempts=5)
 
 
 def _failed(ctx: JobContext, draft_id: int, why: str) -> None:

@@ -11,6 +11,7 @@ SHA-256: the email gateway sends nothing else.
 from __future__ import annotations
 
 import hashlib
+from dataclasses import dataclass
 from datetime import datetime
 from enum import StrEnum
 from typing import Any
@@ -244,19 +245,26 @@ def to_json(draft: Draft) -> dict[str, Any]:
     }
 
 
-def sends_since(session: Session, since: datetime, *, now: datetime) -> list[datetime]:
-    """When each mail sent since `since` left, oldest first, and `now` for each one in flight.
+@dataclass(frozen=True)
+class RecentSends:
+    """What the hourly cap counts: mail sent in the window, and sends under way."""
 
-    The hourly cap counts both: a send under way counts before it finishes, so senders
-    running side by side cannot pass the cap between them. Call it after
-    `hold_the_send_cap`, in the transaction that starts the next send.
-    """
+    sent: list[datetime]  # when each left, oldest first
+    in_flight: int  # drafts `sending`: each counts at once, so side-by-side senders see it
+
+    @property
+    def count(self) -> int:
+        return len(self.sent) + self.in_flight
+
+
+def recent_sends(session: Session, since: datetime) -> RecentSends:
+    """Call it after `hold_the_send_cap`, in the transaction that starts the next send."""
     query = select(Draft.sent_at).where(Draft.sent_at >= since).order_by(col(Draft.sent_at))
-    sent = [moment for moment in session.scalars(query) if moment is not None]
-    in_flight = session.scalar(
-        select(func.count()).select_from(Draft).where(Draft.state == DraftState.SENDING)
+    in_flight = select(func.count()).select_from(Draft).where(Draft.state == DraftState.SENDING)
+    return RecentSends(
+        sent=[moment for moment in session.scalars(query) if moment is not None],
+        in_flight=session.scalar(in_flight) or 0,
     )
-    return sent + [now] * (in_flight or 0)
 
 
 def hold_the_send_cap(session: Session) -> None:

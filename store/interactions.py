@@ -26,6 +26,9 @@ from switchboard.store.leases import Leasable, Lease, claim, claimable
 from switchboard.store.types import UTCDateTime, enum_type
 
 KEEP_DONE = timedelta(days=1)  # far beyond Slack's five-minute replay window
+# The most requests recorded at once: SQLAlchemy sends this many rows as one INSERT, which
+# is what makes a batch all or none without a transaction on SQLite.
+MAX_BATCH = 1000
 
 
 class InteractionState(StrEnum):
@@ -83,13 +86,14 @@ def _insert(engine: Engine) -> Insert:
     """An INSERT that skips known request keys and says which rows it wrote.
 
     Given a list of rows, SQLAlchemy sends them as one multi-row statement (its
-    "insertmanyvalues", up to 1,000 rows, far more than a batch holds) and compiles this
-    statement once, where a `.values([...])` of many rows is compiled again on every call.
+    "insertmanyvalues", up to MAX_BATCH rows) and compiles this statement once, where a
+    `.values([...])` of many rows is compiled again on every call.
     """
     return (
         upsert_insert(engine, Interaction)
         .on_conflict_do_nothing(index_elements=["request_key"])
         .returning(Interaction.request_key)
+        .execution_options(insertmanyvalues_page_size=MAX_BATCH)
     )
 
 
@@ -99,6 +103,8 @@ def record(engine: Engine, requests: Sequence[NewRequest], *, now: datetime) -> 
     Returns the request keys that were already recorded (a replay or a retry): those rows
     are not written again, and the caller answers them as already done.
     """
+    if len(requests) > MAX_BATCH:
+        raise ValueError(f"{len(requests)} requests at once; at most {MAX_BATCH}")
     rows = [
         {
             "kind": request.kind,

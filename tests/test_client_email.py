@@ -33,6 +33,7 @@ from switchboard.bot.job_kinds import job_kinds
 from switchboard.bot.jobs import JobRunner
 from switchboard.bot.outbox import Outbox, OutboxPolicy
 from switchboard.bot.runtime import seed
+from switchboard.bot.sending import SEND_LEASE
 from switchboard.bot.settings import Settings
 from switchboard.bot.slack_transport import SlackTransport
 from switchboard.bot.tick import Tick
@@ -671,6 +672,23 @@ def test_smtp_down_gives_send_failed_shown_to_approvers_then_a_retry_sends_once(
     assert office.draft().state is DraftState.SENT
 
 
+def test_a_fault_of_ours_mid_send_leaves_the_draft_for_a_person_not_stuck_sending(
+    office: Office, pending: Draft, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    def full_disk(*_: Any) -> None:
+        raise OSError(28, "No space left on device")
+
+    monkeypatch.setattr(EmailGateway, "_write", full_disk)
+    office.approve(MAYA)
+    office.tick()
+
+    failed = office.draft()
+    assert failed.state is DraftState.SEND_FAILED  # not `sending` for ever, holding a place
+    assert "outcome unknown: OSError" in (failed.send_error or "")
+    update = office.slack.calls_to("chat.update")[-1]
+    assert "draft.retry" in json.dumps(FakeSlack.blocks_of(update))
+
+
 def test_a_send_whose_outcome_is_unknown_is_never_resent_by_itself(
     office: Office, pending: Draft
 ) -> None:
@@ -799,13 +817,14 @@ def test_a_send_under_way_counts_against_the_hourly_cap(
     try:
         assert sending.acquire(timeout=10)
 
-        def deferred() -> bool:
+        def deferred() -> list[Job]:
             with reading(office.engine) as session:
-                later = select(Job).where(Job.run_at > office.clock() + timedelta(minutes=30))
-                return session.scalars(later).first() is not None
+                return list(session.scalars(select(Job).where(Job.run_at > office.clock())))
 
         poll_until(deferred, what="the second send waiting for the cap")
         assert not sending.acquire(timeout=0)
+        # Not an hour: the send under way may yet fail and free its place.
+        assert [job.run_at for job in deferred()] == [office.clock() + SEND_LEASE]
     finally:
         release.set()
         stop.set()

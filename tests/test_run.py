@@ -282,7 +282,7 @@ def test_a_worker_killed_mid_send_is_taken_over_and_the_mail_is_not_sent_again(
     from switchboard.store.engine import open_store
     from switchboard.store.jobs import Job, JobState
     from switchboard.store.manifest import load_manifest
-    from tests.test_client_email import MAYA, free_port, opened_office
+    from tests.test_client_email import MAYA, opened_office
 
     url = f"sqlite:///{tmp_path / 'run.db'}"
     engine = open_store(url)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import random
 import threading
 from concurrent.futures import ThreadPoolExecutor
 from datetime import UTC, date, datetime, timedelta, timezone
@@ -490,12 +491,14 @@ def test_one_writer_at_a_time_holds_the_next_until_the_first_transaction_ends(
     """On PostgreSQL, where writers do not queue by themselves (SQLite: BEGIN IMMEDIATE)."""
     url, options = request.getfixturevalue("postgres_schema")
     engine = open_store(url, **options)
+    lock = random.getrandbits(62)  # not one that another run on this server holds
     first_has_it, first_may_end = threading.Event(), threading.Event()
     events: list[str] = []
+    second_pid: list[int] = []
 
     def first() -> None:
         with transaction(engine) as session:
-            one_writer_at_a_time(session, 7)
+            one_writer_at_a_time(session, lock)
             first_has_it.set()
             first_may_end.wait(10)
             events.append("first ends")
@@ -503,15 +506,16 @@ def test_one_writer_at_a_time_holds_the_next_until_the_first_transaction_ends(
     def second() -> None:
         first_has_it.wait(10)
         with transaction(engine) as session:
-            one_writer_at_a_time(session, 7)
+            second_pid.append(session.scalar(text("SELECT pg_backend_pid()")))
+            one_writer_at_a_time(session, lock)
             events.append("second has it")
 
     def second_is_waiting() -> bool:
+        if not second_pid:
+            return False
         with engine.connect() as connection:
-            query = text(
-                "SELECT count(*) FROM pg_locks WHERE locktype = 'advisory' AND NOT granted"
-            )
-            return connection.scalar(query) == 1
+            blockers = text("SELECT cardinality(pg_blocking_pids(:pid))")
+            return bool(connection.scalar(blockers, {"pid": second_pid[0]}))
 
     threads = [threading.Thread(target=first), threading.Thread(target=second)]
     try:
