@@ -7,11 +7,12 @@ names the event, so a retried run, a second replica or a Slack retry cannot send
 
 from __future__ import annotations
 
+import functools
 from datetime import datetime
 from enum import StrEnum
 from typing import Any
 
-from sqlalchemy import JSON, Column, Index
+from sqlalchemy import JSON, Column, Connection, Engine, Index, Insert
 from sqlmodel import Field, Session, select
 
 from switchboard.store.engine import upsert_insert
@@ -70,24 +71,30 @@ def enqueue(
 
     Returns whether a row was added. For `respond`, `payload` carries its `response_url`.
     """
-    statement = (
-        upsert_insert(session, OutboxMessage)
-        .values(
-            key=key,
-            kind=kind,
-            channel=channel,
-            payload=payload,
-            parent_key=parent_key,
-            agent=agent,
-            state=OutboxState.PENDING,
-            attempts=0,
-            next_attempt_at=now,
-            created_at=now,
-        )
+    row = {
+        "key": key,
+        "kind": kind,
+        "channel": channel,
+        "payload": payload,
+        "parent_key": parent_key,
+        "agent": agent,
+        "state": OutboxState.PENDING,
+        "attempts": 0,
+        "next_attempt_at": now,
+        "created_at": now,
+    }
+    return session.execute(_enqueue(session.get_bind()), row).scalar() is not None
+
+
+@functools.lru_cache(maxsize=8)
+def _enqueue(engine: Engine | Connection) -> Insert:
+    """Built once and given each row as parameters: `.values(...)` per call would make
+    SQLAlchemy walk the payload for the statement's cache key on every message."""
+    return (
+        upsert_insert(engine, OutboxMessage)
         .on_conflict_do_nothing(index_elements=["key"])
         .returning(OutboxMessage.id)  # rowcount is not reliable here on psycopg
     )
-    return session.execute(statement).scalar() is not None
 
 
 def exists(session: Session, key: str) -> bool:
