@@ -47,6 +47,8 @@ def _month(text: Any) -> str:
     match = _MONTH.match(text) if isinstance(text, str) else None
     if not match or not 1 <= int(match.group(2)) <= 12:
         raise ValueError(f"'{text}' is not a month in YYYY-MM form")
+    if int(match.group(1)) < 1:  # no year 0 in the calendar (nor in Python's dates)
+        raise ValueError(f"'{text}' is not a real month (year 0)")
     return text
 
 

@@ -313,6 +313,15 @@ ERROR_CASES: list[tuple[str, dict[str, str], str]] = [
         "budgets.csv:2: month: '2026-13' is not a month in YYYY-MM form",
     ),
     (
+        "year 0",
+        {
+            "clients.csv": CLIENTS,
+            "ad_accounts.csv": ACCOUNTS,
+            "budgets.csv": "account_id,month,amount\nA1,0000-01,100\n",
+        },
+        "budgets.csv:2: month: '0000-01' is not a real month (year 0)",
+    ),
+    (
         "month in other digits",
         {
             "clients.csv": CLIENTS,
