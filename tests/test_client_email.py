@@ -22,7 +22,7 @@ import pytest
 from aiosmtpd.controller import Controller
 from pydantic import SecretStr
 from slack_sdk import WebClient
-from sqlalchemy import Engine, select
+from sqlalchemy import Engine, select, text
 from typer.testing import CliRunner
 
 from switchboard.agents import triage, writing
@@ -39,6 +39,7 @@ from switchboard.bot.slack_transport import SlackTransport
 from switchboard.bot.tick import Tick
 from switchboard.handlers.commands import Origin
 from switchboard.handlers.drafts import (
+    SEND_JOB,
     ApproveDraft,
     EditDraft,
     ListDrafts,
@@ -48,7 +49,7 @@ from switchboard.handlers.drafts import (
 from switchboard.handlers.refs import SHORTCUT, CallbackId
 from switchboard.handlers.registry import WORK
 from switchboard.handlers.work import Reply, apply
-from switchboard.store import drafts, escalations
+from switchboard.store import drafts, escalations, jobs
 from switchboard.store.audit import AuditEvent
 from switchboard.store.drafts import Draft, DraftState, EmailTriage, Verdict, sha256
 from switchboard.store.engine import open_store, reading, transaction
@@ -56,7 +57,7 @@ from switchboard.store.jobs import Job
 from switchboard.store.manifest import AgencyManifest
 from switchboard.store.source_data import Client, InboundEmail
 from tests.agency_builder import AgencyBuilder
-from tests.conftest import EXAMPLE_MANIFEST, FakeClock, poll_until
+from tests.conftest import EXAMPLE_MANIFEST, POSTGRES_URL, FakeClock, empty_tables, poll_until
 from tests.fake_anthropic import FakeAnthropic, error, reply
 from tests.fake_slack import FakeSlack
 from tests.live_slack import STRANGER, Live
@@ -208,8 +209,8 @@ class Office:
         )
         config = self.settings.model_copy(update=settings)
         kinds = job_kinds(config, self.engine, self.clock)
-        jobs = JobRunner(self.engine, self.manifest, kinds, self.clock)
-        return Tick(self.engine, self.manifest, self.clock, driver, jobs=jobs, outbox=outbox).run()
+        work = JobRunner(self.engine, self.manifest, kinds, self.clock)
+        return Tick(self.engine, self.manifest, self.clock, driver, jobs=work, outbox=outbox).run()
 
     def drafts(self) -> list[Draft]:
         with reading(self.engine) as session:
@@ -670,6 +671,58 @@ def test_smtp_down_gives_send_failed_shown_to_approvers_then_a_retry_sends_once(
         office.tick(**smtp)
     assert len(inbox.messages) == 1
     assert office.draft().state is DraftState.SENT
+
+
+@pytest.mark.skipif(not POSTGRES_URL, reason="SWITCHBOARD_TEST_POSTGRES_URL is not set")
+def test_on_postgresql_a_sender_checks_the_cap_only_after_another_has_started_its_send(
+    request: pytest.FixtureRequest, manifest: AgencyManifest, tmp_path: Path
+) -> None:
+    """PostgreSQL does not queue writers as SQLite does: without the lock, a sender would
+    count the sends before another sender's `sending` commits, and both would go."""
+    url, options = request.getfixturevalue("postgres_schema")
+    engine = open_store(url, **options)
+    empty_tables(engine)
+    with opened_office(engine, manifest, tmp_path) as office:
+        office.mail("<m1@acme.example>", "Could you send the October report?", "October report")
+        office.tick()
+        two_approved_under_a_cap_of_one(office, office.draft())
+        first, second = office.drafts()
+        kinds = job_kinds(office.settings, office.engine, office.clock)
+        runner = JobRunner(office.engine, office.manifest, kinds, office.clock)
+        with transaction(engine) as session:  # the first draft's job is another worker's
+            jobs.claim_due(session, kinds=[SEND_JOB], now=office.clock(), lease=SEND_LEASE)
+        with transaction(engine) as session:  # that sender, between its check and its commit
+            drafts.hold_the_send_cap(session)
+            drafts.move(
+                session,
+                session.get_one(Draft, first.id),
+                DraftState.SENDING,
+                actor="email",
+                now=office.clock(),
+                action="email.sending",
+                expected=DraftState.APPROVED,
+            )
+            worker = threading.Thread(target=runner.run_due)
+            worker.start()
+
+            def second_sender_waits() -> bool:
+                with engine.connect() as connection:
+                    waiting = text(
+                        "SELECT count(*) FROM pg_locks WHERE locktype = 'advisory'"
+                        " AND objid = :lock AND classid = 0 AND NOT granted"
+                        " AND database = (SELECT oid FROM pg_database"
+                        " WHERE datname = current_database())"
+                    )
+                    return bool(connection.scalar(waiting, {"lock": drafts.SEND_CAP_LOCK}))
+
+            poll_until(second_sender_waits, what="the next sender waiting to check the cap")
+        worker.join(30)
+        assert not worker.is_alive()
+
+        states = {d.id: d.state for d in office.drafts()}
+        assert states == {first.id: DraftState.SENDING, second.id: DraftState.APPROVED}
+        assert office.eml_files() == []
+    engine.dispose()
 
 
 def test_a_fault_of_ours_mid_send_leaves_the_draft_for_a_person_not_stuck_sending(
