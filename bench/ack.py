@@ -80,6 +80,7 @@ from socketserver import ThreadingMixIn
 from statistics import median
 from typing import Any, cast
 from wsgiref.simple_server import WSGIRequestHandler, WSGIServer, make_server
+from wsgiref.util import setup_testing_defaults
 
 from slack_bolt import Ack, App
 from slack_sdk import WebClient
@@ -655,22 +656,18 @@ def drive(
 
 
 def environ_of(request: Signed) -> dict[str, Any]:
-    """The WSGI environ a server would build for `request`."""
-    return {
+    """The WSGI environ a server would build for `request` (wsgiref fills in the rest)."""
+    environ: dict[str, Any] = {
         "REQUEST_METHOD": "POST",
         "PATH_INFO": EVENTS_PATH,
-        "QUERY_STRING": "",
         "CONTENT_LENGTH": str(len(request.body)),
         "CONTENT_TYPE": request.headers["Content-Type"],
         "HTTP_X_SLACK_REQUEST_TIMESTAMP": request.headers["X-Slack-Request-Timestamp"],
         "HTTP_X_SLACK_SIGNATURE": request.headers["X-Slack-Signature"],
-        "SERVER_NAME": "127.0.0.1",
-        "SERVER_PORT": "80",
-        "SERVER_PROTOCOL": "HTTP/1.1",
         "wsgi.input": io.BytesIO(request.body),
-        "wsgi.url_scheme": "http",
-        "wsgi.errors": sys.stderr,
     }
+    setup_testing_defaults(environ)
+    return environ
 
 
 def cpu_per_request(

@@ -73,8 +73,8 @@ def over_plan(office: Office, *accounts: str) -> None:
     builder.load(office.engine)
 
 
-def set_level(office: Office, agent: str, level: Autonomy, since: date | None = None) -> None:
-    with transaction(office.engine) as session:
+def set_level(place: Office | Live, agent: str, level: Autonomy, since: date | None = None) -> None:
+    with transaction(place.engine) as session:
         row = agent_state.get(session, agent)
         assert row is not None
         agent_state.change_level(
@@ -83,7 +83,7 @@ def set_level(office: Office, agent: str, level: Autonomy, since: date | None = 
             expected=row.autonomy,
             to=level,
             actor="test",
-            now=office.clock(),
+            now=place.clock(),
             shadow_since=since or row.shadow_since,
         )
 
@@ -435,16 +435,7 @@ def test_ops_agents_lists_levels_and_shadow_records(
 
 
 def test_agree_and_disagree_with_a_note_through_slack(live: Live) -> None:
-    with transaction(live.engine) as session:
-        agent_state.change_level(
-            session,
-            "pacing",
-            expected=Autonomy.SUPERVISED,
-            to=Autonomy.SHADOW,
-            actor="test",
-            now=live.clock(),
-            shadow_since=live.clock().date(),
-        )
+    set_level(live, "pacing", Autonomy.SHADOW, live.clock().date())
     builder = AgencyBuilder().client("C2", name="<!channel> Bright & Co").account("A2", "C2")
     builder.budget("A2", "2026-03", "3100").spend_each_day("A2", MARCH, date(2026, 3, 15), "150")
     builder.load(live.engine)

@@ -24,15 +24,15 @@ from switchboard.handlers.briefing import PostBriefing, PreviewBriefing
 from switchboard.handlers.briefing_posts import post_key
 from switchboard.handlers.views.briefing import NOTHING, briefing_view
 from switchboard.handlers.views.limits import MAX_BLOCKS, MAX_SECTION_TEXT
-from switchboard.store import agent_state
 from switchboard.store.agent_state import Autonomy
 from switchboard.store.briefings import BriefingRun
-from switchboard.store.engine import create, reading, transaction
+from switchboard.store.engine import create, reading
 from switchboard.store.manifest import AgencyManifest
 from switchboard.store.outbox import OutboxMessage
 from tests.agency_builder import AgencyBuilder
 from tests.conftest import EXAMPLE_MANIFEST
 from tests.live_slack import Live
+from tests.test_autonomy import set_level
 from tests.test_client_email import LEO, MAYA, START, Office, opened_office
 
 ANA = "U0AM"
@@ -90,16 +90,7 @@ def test_a_shadow_agents_sections_are_marked_and_its_findings_still_shown(
     office: Office,
 ) -> None:
     accounts(office, 1)
-    with transaction(office.engine) as session:
-        agent_state.change_level(
-            session,
-            "pacing",
-            expected=Autonomy.SUPERVISED,
-            to=Autonomy.SHADOW,
-            actor="test",
-            now=START,
-            shadow_since=MONDAY,
-        )
+    set_level(office, "pacing", Autonomy.SHADOW, MONDAY)
     with reading(office.engine) as session:
         briefing = compose(session, office.manifest, day=MONDAY, now=START)
     pacing = briefing.section(SectionKey.PACING)

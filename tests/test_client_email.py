@@ -12,11 +12,11 @@ import json
 import socket
 import threading
 from collections.abc import Iterator
-from contextlib import contextmanager
+from contextlib import AbstractContextManager, contextmanager
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
 import pytest
 from aiosmtpd.controller import Controller
@@ -63,6 +63,7 @@ from tests.fake_slack import FakeSlack
 from tests.live_slack import STRANGER, Live
 from tests.slack_requests import message_shortcut, view_submission
 
+H = TypeVar("H")
 MAYA, LEO, ANA = "U0ADMIN", "U0LEAD", "U0AM"  # Maya and Leo approve; Ana does not
 START = datetime(2026, 3, 16, 14, 0, tzinfo=UTC)  # Monday 10:00 in New York
 
@@ -163,14 +164,18 @@ def free_port() -> int:
 
 
 @contextmanager
-def mail_server(port: int) -> Iterator[Inbox]:
-    inbox = Inbox()
-    controller = Controller(inbox, hostname="127.0.0.1", port=port)
+def serving_mail(port: int, handler: H) -> Iterator[H]:
+    """aiosmtpd on `port`, its messages given to `handler` (an object with `handle_DATA`)."""
+    controller = Controller(handler, hostname="127.0.0.1", port=port)
     controller.start()
     try:
-        yield inbox
+        yield handler
     finally:
         controller.stop()
+
+
+def mail_server(port: int) -> AbstractContextManager[Inbox]:
+    return serving_mail(port, Inbox())
 
 
 @dataclass

@@ -16,7 +16,7 @@ import threading
 import urllib.error
 import urllib.request
 from collections.abc import Iterator
-from contextlib import contextmanager
+from contextlib import ExitStack, contextmanager
 from datetime import UTC, date, datetime
 from pathlib import Path
 from typing import Any
@@ -275,55 +275,52 @@ def test_a_worker_killed_mid_send_is_taken_over_and_the_mail_is_not_sent_again(
     """A real worker process dies while the mail server holds its message: the next worker
     takes the job over once the lease has run out and, the outcome being unknown, leaves
     the draft for a person's Retry instead of sending it twice."""
-    from aiosmtpd.controller import Controller
-
     from switchboard.handlers.drafts import SEND_JOB
     from switchboard.store.drafts import DraftState
     from switchboard.store.engine import open_store
     from switchboard.store.jobs import Job, JobState
     from switchboard.store.manifest import load_manifest
-    from tests.test_client_email import MAYA, opened_office
+    from tests.test_client_email import MAYA, opened_office, serving_mail
 
     url = f"sqlite:///{tmp_path / 'run.db'}"
     engine = open_store(url)
     server, port = StalledMailServer(), free_port()
     smtp = {"email_backend": "smtp", "smtp_url": f"smtp://127.0.0.1:{port}"}
-    controller = Controller(server, hostname="127.0.0.1", port=port)
-    controller.start()
-    try:
-        with opened_office(engine, load_manifest(EXAMPLE_MANIFEST), tmp_path) as office:
-            office.mail("<m1@acme.example>", "Could you send the October report?", "October")
-            office.tick()
-            office.approve(MAYA)  # queues the send job
-            env = {
-                **environment(tmp_path, office.slack),
-                "EMAIL_BACKEND": "smtp",
-                "SMTP_URL": smtp["smtp_url"],
-                "EMAIL_FROM": "team@northwind.example",
-            }
-            with running(["worker"], env) as worker:
-                assert server.data.acquire(timeout=TIMEOUT), "the worker never sent the mail"
-                worker.kill()  # SIGKILL while the server holds the message
-            assert office.draft().state is DraftState.SENDING
-            server.release.set()
-
-            # Another worker, once the dead one's lease has run out (the job's is 2 minutes).
-            office.clock.advance(seconds=(datetime.now(UTC) - office.clock()).total_seconds())
-            office.tick(**smtp)
-            assert office.draft().state is DraftState.SENDING  # still leased: not touched
-            office.clock.advance(minutes=3)
-            office.tick(**smtp)
-
-            failed = office.draft()
-            assert failed.state is DraftState.SEND_FAILED
-            assert "stopped mid-send" in (failed.send_error or "")
-            assert not server.data.acquire(timeout=0), "the mail was sent a second time"
-            with reading(engine) as session:
-                [job] = session.scalars(select(Job).where(Job.kind == SEND_JOB)).all()
-            assert (job.state, job.attempts) == (JobState.FAILED, 2)
-            update = office.slack.calls_to("chat.update")[-1]
-            assert "draft.retry" in json.dumps(FakeSlack.blocks_of(update))  # a person decides
-    finally:
+    with ExitStack() as cleanup:  # undone in reverse order
+        cleanup.callback(engine.dispose)
+        cleanup.enter_context(serving_mail(port, server))
+        cleanup.callback(server.release.set)  # before the server stops: its handler waits
+        office = cleanup.enter_context(
+            opened_office(engine, load_manifest(EXAMPLE_MANIFEST), tmp_path)
+        )
+        office.mail("<m1@acme.example>", "Could you send the October report?", "October")
+        office.tick()
+        office.approve(MAYA)  # queues the send job
+        env = {
+            **environment(tmp_path, office.slack),
+            "EMAIL_BACKEND": "smtp",
+            "SMTP_URL": smtp["smtp_url"],
+            "EMAIL_FROM": "team@northwind.example",
+        }
+        with running(["worker"], env) as worker:
+            assert server.data.acquire(timeout=TIMEOUT), "the worker never sent the mail"
+            worker.kill()  # SIGKILL while the server holds the message
+        assert office.draft().state is DraftState.SENDING
         server.release.set()
-        controller.stop()
-        engine.dispose()
+
+        # Another worker, once the dead one's lease has run out (the job's is 2 minutes).
+        office.clock.advance(seconds=(datetime.now(UTC) - office.clock()).total_seconds())
+        office.tick(**smtp)
+        assert office.draft().state is DraftState.SENDING  # still leased: not touched
+        office.clock.advance(minutes=3)
+        office.tick(**smtp)
+
+        failed = office.draft()
+        assert failed.state is DraftState.SEND_FAILED
+        assert "stopped mid-send" in (failed.send_error or "")
+        assert not server.data.acquire(timeout=0), "the mail was sent a second time"
+        with reading(engine) as session:
+            [job] = session.scalars(select(Job).where(Job.kind == SEND_JOB)).all()
+        assert (job.state, job.attempts) == (JobState.FAILED, 2)
+        update = office.slack.calls_to("chat.update")[-1]
+        assert "draft.retry" in json.dumps(FakeSlack.blocks_of(update))  # a person decides
