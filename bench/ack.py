@@ -1025,15 +1025,22 @@ def report_cpu(template: Path, workdir: Path, fake_url: str, args: argparse.Name
     return 0
 
 
+def positive(text: str) -> int:
+    number = int(text)  # argparse reports a ValueError as "invalid ... value"
+    if number < 1:
+        raise argparse.ArgumentTypeError(f"{number} is less than 1")
+    return number
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n", 1)[0])
-    parser.add_argument("--requests", type=int, default=2000, help="measured, per scenario")
-    parser.add_argument("--concurrency", type=int, default=50)
+    parser.add_argument("--requests", type=positive, default=2000, help="measured, per scenario")
+    parser.add_argument("--concurrency", type=positive, default=50)
     parser.add_argument("--threads", default="8,16,32", help="waitress threads, comma-separated")
     parser.add_argument("--servers", default="waitress", help=f"any of {','.join(SERVERS)}")
     parser.add_argument("--apps", default="bare,real")
     parser.add_argument("--warmup", type=int, default=200)
-    parser.add_argument("--rounds", type=int, default=1, help="repeat all; medians are shown")
+    parser.add_argument("--rounds", type=positive, default=1, help="repeat all; medians are shown")
     parser.add_argument("--max-seconds", type=float, default=120.0, help="per phase")
     parser.add_argument("--diagnose", action="store_true")
     parser.add_argument("--profile", type=Path, default=None, metavar="DIR")
